@@ -1,0 +1,70 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const notInShared = (what, why) => ({ name: what, message: why });
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'server/drizzle/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.config.ts'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['**/*.test.ts'],
+    rules: {
+      // Tests read loosely typed JSON responses; asserting on them is the point.
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+    },
+  },
+  {
+    files: ['shared/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'shared/ runs in the browser too: no Node built-ins.' },
+            { group: ['@webguard/*'], message: 'shared/ is the bottom layer: it imports no other workspace.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        notInShared('process', 'shared/ runs in the browser too: take values as parameters.'),
+        notInShared('Buffer', 'shared/ runs in the browser too: use Uint8Array.'),
+        notInShared('window', 'shared/ runs in Node too.'),
+        notInShared('document', 'shared/ runs in Node too.'),
+      ],
+    },
+  },
+  {
+    files: ['skills/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@webguard/server', '@webguard/server/*', '../../server/*'],
+              message: 'Skills depend only on the SDK in @webguard/shared.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+);

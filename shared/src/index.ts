@@ -1,0 +1,14 @@
+export { z } from 'zod';
+export * from './status.js';
+export * from './schemas/common.js';
+export * from './schemas/error.js';
+export * from './schemas/suite.js';
+export * from './schemas/case.js';
+export * from './schemas/result.js';
+export * from './schemas/execution.js';
+export * from './schemas/skill.js';
+export * from './schemas/health.js';
+export * from './sdk/errors.js';
+export * from './sdk/expect.js';
+export * from './sdk/context.js';
+export * from './sdk/define-skill.js';

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { Id, JsonObject, PaginationQuery, Timestamp } from './common.js';
+
+const CaseName = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(255);
+
+const SkillName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes');
+
+export const TestCase = z.object({
+  id: z.number().int(),
+  suite_id: z.number().int(),
+  name: z.string(),
+  skill_name: z.string(),
+  params: JsonObject,
+  priority: z.number().int(),
+  timeout_seconds: z.number().int(),
+  enabled: z.boolean(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type TestCase = z.infer<typeof TestCase>;
+
+export const CreateCaseBody = z.strictObject({
+  name: CaseName,
+  skill_name: SkillName,
+  params: JsonObject.default({}),
+  priority: z.number().int().min(-1000).max(1000).default(0),
+  timeout_seconds: z.number().int().min(1).max(86_400).default(300),
+  enabled: z.boolean().default(true),
+});
+export type CreateCaseBody = z.infer<typeof CreateCaseBody>;
+
+export const UpdateCaseBody = z
+  .strictObject({
+    name: CaseName,
+    skill_name: SkillName,
+    params: JsonObject,
+    priority: z.number().int().min(-1000).max(1000),
+    timeout_seconds: z.number().int().min(1).max(86_400),
+    enabled: z.boolean(),
+  })
+  .partial()
+  .refine((body) => Object.keys(body).length > 0, 'at least one field must be given');
+export type UpdateCaseBody = z.infer<typeof UpdateCaseBody>;
+
+export const ListCasesQuery = PaginationQuery.extend({
+  enabled: z.stringbool().optional(),
+});
+export type ListCasesQuery = z.infer<typeof ListCasesQuery>;
+
+export const CaseParams = z.object({ suiteId: Id, caseId: Id });
+export type CaseParams = z.infer<typeof CaseParams>;

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { ExecutionStatus, TriggerSource } from '../status.js';
+import { Id, PaginationQuery, Timestamp } from './common.js';
+import { TestResult } from './result.js';
+
+export const Execution = z.object({
+  id: z.number().int(),
+  suite_id: z.number().int(),
+  suite_name: z.string(),
+  status: ExecutionStatus,
+  created_at: Timestamp,
+  started_at: Timestamp.nullable(),
+  completed_at: Timestamp.nullable(),
+  total_tests: z.number().int(),
+  passed_tests: z.number().int(),
+  failed_tests: z.number().int(),
+  skipped_tests: z.number().int(),
+  execution_time_ms: z.number().int().nullable(),
+  triggered_by: TriggerSource,
+  ci_commit_sha: z.string().nullable(),
+  ci_branch: z.string().nullable(),
+  error_message: z.string().nullable(),
+});
+export type Execution = z.infer<typeof Execution>;
+
+export const ExecutionWithResults = Execution.extend({
+  results: z.array(TestResult),
+});
+export type ExecutionWithResults = z.infer<typeof ExecutionWithResults>;
+
+export const TriggerExecutionBody = z
+  .strictObject({
+    suite_id: Id.optional(),
+    suite_name: z.string().trim().min(1).max(255).optional(),
+    triggered_by: TriggerSource.default('api'),
+    ci_commit_sha: z
+      .string()
+      .trim()
+      .regex(/^[0-9a-fA-F]{4,64}$/, 'must be a hex commit hash')
+      .optional(),
+    ci_branch: z.string().trim().min(1).max(100).optional(),
+  })
+  .refine((body) => (body.suite_id === undefined) !== (body.suite_name === undefined), {
+    message: 'give exactly one of suite_id or suite_name',
+    path: ['suite_id'],
+  });
+export type TriggerExecutionBody = z.infer<typeof TriggerExecutionBody>;
+
+export const TriggerExecutionResponse = z.object({
+  execution_id: z.number().int(),
+  status: ExecutionStatus,
+  total_tests: z.number().int(),
+});
+export type TriggerExecutionResponse = z.infer<typeof TriggerExecutionResponse>;
+
+export const ListExecutionsQuery = PaginationQuery.extend({
+  suite_id: Id.optional(),
+  status: ExecutionStatus.optional(),
+  triggered_by: TriggerSource.optional(),
+  ci_branch: z.string().trim().min(1).optional(),
+  ci_commit_sha: z.string().trim().min(1).optional(),
+  since: Timestamp.optional().describe('only executions created at or after this time'),
+  until: Timestamp.optional().describe('only executions created before this time'),
+});
+export type ListExecutionsQuery = z.infer<typeof ListExecutionsQuery>;

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { Id, PaginationQuery, Timestamp } from './common.js';
+
+const SuiteName = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(255)
+  .regex(/^[^/\\]+$/, 'must not contain slashes');
+
+export const Suite = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  description: z.string().nullable(),
+  enabled: z.boolean(),
+  schedule_cron: z.string().nullable(),
+  max_concurrent_tests: z.number().int(),
+  timeout_minutes: z.number().int(),
+  retry_on_failure: z.boolean(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type Suite = z.infer<typeof Suite>;
+
+export const CreateSuiteBody = z.strictObject({
+  name: SuiteName,
+  description: z.string().max(10_000).nullable().optional(),
+  enabled: z.boolean().default(true),
+  schedule_cron: z.string().trim().min(1).max(100).nullable().optional(),
+  max_concurrent_tests: z.number().int().min(1).max(1000).default(5),
+  timeout_minutes: z.number().int().min(1).max(1440).default(60),
+  retry_on_failure: z.boolean().default(true),
+});
+export type CreateSuiteBody = z.infer<typeof CreateSuiteBody>;
+
+export const UpdateSuiteBody = z
+  .strictObject({
+    name: SuiteName,
+    description: z.string().max(10_000).nullable(),
+    enabled: z.boolean(),
+    schedule_cron: z.string().trim().min(1).max(100).nullable(),
+    max_concurrent_tests: z.number().int().min(1).max(1000),
+    timeout_minutes: z.number().int().min(1).max(1440),
+    retry_on_failure: z.boolean(),
+  })
+  .partial()
+  .refine((body) => Object.keys(body).length > 0, 'at least one field must be given');
+export type UpdateSuiteBody = z.infer<typeof UpdateSuiteBody>;
+
+export const ListSuitesQuery = PaginationQuery.extend({
+  name: z.string().trim().min(1).optional().describe('case-insensitive substring of the name'),
+  enabled: z.stringbool().optional(),
+});
+export type ListSuitesQuery = z.infer<typeof ListSuitesQuery>;
+
+export const SuiteIdParams = z.object({ suiteId: Id });
+export type SuiteIdParams = z.infer<typeof SuiteIdParams>;

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+/** Every status and enum value is listed once here; schemas and the database derive from these. */
+
+export const EXECUTION_STATUSES = [
+  'queued',
+  'running',
+  'passed',
+  'failed',
+  'error',
+  'timeout',
+  'cancelled',
+  'skipped',
+] as const;
+export const ExecutionStatus = z.enum(EXECUTION_STATUSES);
+export type ExecutionStatus = z.infer<typeof ExecutionStatus>;
+
+/** Statuses after which an execution never changes again. */
+export const FINAL_EXECUTION_STATUSES = [
+  'passed',
+  'failed',
+  'error',
+  'timeout',
+  'cancelled',
+  'skipped',
+] as const satisfies readonly ExecutionStatus[];
+
+export const RESULT_STATUSES = ['passed', 'failed', 'skipped', 'timeout', 'error'] as const;
+export const ResultStatus = z.enum(RESULT_STATUSES);
+export type ResultStatus = z.infer<typeof ResultStatus>;
+
+export const ERROR_TYPES = ['assertion', 'timeout', 'network', 'system'] as const;
+export const ErrorType = z.enum(ERROR_TYPES);
+export type ErrorType = z.infer<typeof ErrorType>;
+
+/** A skill's category is also the name of the queue its cases run on. */
+export const SKILL_CATEGORIES = ['browser', 'api', 'data', 'performance', 'security'] as const;
+export const SkillCategory = z.enum(SKILL_CATEGORIES);
+export type SkillCategory = z.infer<typeof SkillCategory>;
+
+export const TRIGGER_SOURCES = ['manual', 'api', 'ci', 'schedule', 'rerun'] as const;
+export const TriggerSource = z.enum(TRIGGER_SOURCES);
+export type TriggerSource = z.infer<typeof TriggerSource>;
+
+export const USER_ROLES = ['admin', 'tester', 'viewer'] as const;
+export const UserRole = z.enum(USER_ROLES);
+export type UserRole = z.infer<typeof UserRole>;
+
+export const ARTIFACT_KINDS = ['screenshot', 'video', 'trace', 'log', 'attachment'] as const;
+export const ArtifactKind = z.enum(ARTIFACT_KINDS);
+export type ArtifactKind = z.infer<typeof ArtifactKind>;

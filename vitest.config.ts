@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['{shared,server,skills}/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    // Integration and end-to-end tests talk to real PostgreSQL, Redis and child processes.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    reporters: ['default'],
+  },
+});
