@@ -8,6 +8,7 @@ export * from './schemas/result.js';
 export * from './schemas/execution.js';
 export * from './schemas/skill.js';
 export * from './schemas/health.js';
+export * from './schemas/jobs.js';
 export * from './sdk/errors.js';
 export * from './sdk/expect.js';
 export * from './sdk/context.js';

@@ -1,11 +1,7 @@
 import { z } from 'zod';
 import { Id, JsonObject, PaginationQuery, Timestamp } from './common.js';
 
-const CaseName = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(255);
+const CaseName = z.string().trim().min(1, 'must not be empty').max(255);
 
 const SkillName = z
   .string()

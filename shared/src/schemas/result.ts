@@ -12,6 +12,18 @@ export const StepRecord = z.object({
 });
 export type StepRecord = z.infer<typeof StepRecord>;
 
+/** One structured log line a skill wrote with `ctx.log`. */
+export const LogEntry = z.object({
+  time: Timestamp,
+  level: z.enum(['debug', 'info', 'warn', 'error']),
+  message: z.string(),
+  data: JsonObject.optional(),
+});
+export type LogEntry = z.infer<typeof LogEntry>;
+
+/** A case keeps at most this many log lines; later ones are counted, not stored. */
+export const MAX_LOG_ENTRIES = 1000;
+
 /** A measurement a skill reported with `ctx.metric`. */
 export const MetricRecord = z.object({
   name: z.string().min(1).max(100),
@@ -31,6 +43,7 @@ export const CaseOutcome = z.object({
   execution_time_ms: z.number().int().min(0),
   steps: z.array(StepRecord),
   metrics: z.array(MetricRecord),
+  logs: z.array(LogEntry).max(MAX_LOG_ENTRIES),
   outputs: JsonObject,
 });
 export type CaseOutcome = z.infer<typeof CaseOutcome>;
@@ -44,7 +57,7 @@ export type Metric = z.infer<typeof Metric>;
 export const TestResult = z.object({
   id: z.number().int(),
   execution_id: z.number().int(),
-  test_case_id: z.number().int(),
+  test_case_id: z.number().int().nullable().describe('null once the case was deleted'),
   test_name: z.string(),
   skill_name: z.string().nullable(),
   status: ResultStatus,
@@ -59,6 +72,7 @@ export const TestResult = z.object({
   started_at: Timestamp.nullable(),
   completed_at: Timestamp.nullable(),
   steps: z.array(StepRecord),
+  logs: z.array(LogEntry),
   outputs: JsonObject,
   metrics: z.array(Metric),
   created_at: Timestamp,

@@ -1,7 +1,8 @@
 import type { JsonObject, JsonValue } from '../schemas/common.js';
+import type { LogEntry } from '../schemas/result.js';
 import type { Expectation } from './expect.js';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogLevel = LogEntry['level'];
 
 /** Structured log lines, kept with the case's result and streamed live. */
 export interface SkillLogger {

@@ -23,11 +23,7 @@ export interface SkillDefinition<
   timeoutMs?: number;
   run(ctx: SkillContext, params: z.output<Params>): Promise<Outputs> | Outputs;
   /** Undoes what `run` did when a later case of the workflow fails (saga compensation). */
-  compensate?(
-    ctx: SkillContext,
-    params: z.output<Params>,
-    outputs: Outputs,
-  ): Promise<void> | void;
+  compensate?(ctx: SkillContext, params: z.output<Params>, outputs: Outputs): Promise<void> | void;
 }
 
 /** Declares a skill; the identity function that gives `run` its typed params. */
@@ -51,7 +47,9 @@ export const SkillDefinitionShape = z.object({
     .max(100)
     .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes'),
   category: z.enum(SKILL_CATEGORIES),
-  version: z.string().regex(/^\d+\.\d+\.\d+(?:[-+][\w.-]+)?$/, 'must be a semantic version like 1.0.0'),
+  version: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+(?:[-+][\w.-]+)?$/, 'must be a semantic version like 1.0.0'),
   description: z.string().min(1, 'must describe what the skill checks'),
   params: z.custom<z.ZodType>(
     (value) => value instanceof z.ZodType,
@@ -59,5 +57,7 @@ export const SkillDefinitionShape = z.object({
   ),
   timeoutMs: z.number().int().positive().optional(),
   run: z.custom<SkillDefinition['run']>(isFunction, 'must be a function'),
-  compensate: z.custom<NonNullable<SkillDefinition['compensate']>>(isFunction, 'must be a function').optional(),
+  compensate: z
+    .custom<NonNullable<SkillDefinition['compensate']>>(isFunction, 'must be a function')
+    .optional(),
 });

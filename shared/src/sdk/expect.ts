@@ -17,7 +17,8 @@ export interface Expectation<T> {
 }
 
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}…` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}…` : value);
   if (value === undefined) return 'undefined';
   try {
     const text = JSON.stringify(value);
@@ -56,7 +57,9 @@ function makeExpectation<T>(actual: T, label: string, negated: boolean): Expecta
   const subject = `${label} (${describeValue(actual)})`;
   const verdict = (check: Check): void => {
     if (check.pass === negated) {
-      throw new AssertionFailedError(`${subject} ${negated ? 'was expected not to ' : 'was expected to '}${check.message}`);
+      throw new AssertionFailedError(
+        `${subject} ${negated ? 'was expected not to ' : 'was expected to '}${check.message}`,
+      );
     }
   };
   const numeric = (limit: number, op: string, test: (n: number) => boolean): Check => ({
@@ -64,20 +67,29 @@ function makeExpectation<T>(actual: T, label: string, negated: boolean): Expecta
     message: `be ${op} ${limit}`,
   });
   const expectation: Omit<Expectation<T>, 'not'> = {
-    toBe: (expected) => verdict({ pass: Object.is(actual, expected), message: `be ${describeValue(expected)}` }),
-    toEqual: (expected) => verdict({ pass: deepEqual(actual, expected), message: `equal ${describeValue(expected)}` }),
+    toBe: (expected) =>
+      verdict({ pass: Object.is(actual, expected), message: `be ${describeValue(expected)}` }),
+    toEqual: (expected) =>
+      verdict({ pass: deepEqual(actual, expected), message: `equal ${describeValue(expected)}` }),
     toBeOneOf: (expected) =>
-      verdict({ pass: expected.some((e) => Object.is(e, actual)), message: `be one of ${describeValue(expected)}` }),
+      verdict({
+        pass: expected.some((e) => Object.is(e, actual)),
+        message: `be one of ${describeValue(expected)}`,
+      }),
     toBeTruthy: () => verdict({ pass: Boolean(actual), message: 'be truthy' }),
-    toBeDefined: () => verdict({ pass: actual !== undefined && actual !== null, message: 'be defined' }),
+    toBeDefined: () =>
+      verdict({ pass: actual !== undefined && actual !== null, message: 'be defined' }),
     toBeLessThan: (limit) => verdict(numeric(limit, '<', (n) => n < limit)),
     toBeLessThanOrEqual: (limit) => verdict(numeric(limit, '<=', (n) => n <= limit)),
     toBeGreaterThan: (limit) => verdict(numeric(limit, '>', (n) => n > limit)),
     toBeGreaterThanOrEqual: (limit) => verdict(numeric(limit, '>=', (n) => n >= limit)),
-    toContain: (item) => verdict({ pass: contains(actual, item), message: `contain ${describeValue(item)}` }),
+    toContain: (item) =>
+      verdict({ pass: contains(actual, item), message: `contain ${describeValue(item)}` }),
     toMatch: (pattern) =>
       verdict({
-        pass: typeof actual === 'string' && (typeof pattern === 'string' ? actual.includes(pattern) : pattern.test(actual)),
+        pass:
+          typeof actual === 'string' &&
+          (typeof pattern === 'string' ? actual.includes(pattern) : pattern.test(actual)),
         message: `match ${String(pattern)}`,
       }),
   };

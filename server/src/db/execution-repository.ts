@@ -1,0 +1,189 @@
+import { and, asc, count, desc, eq, gte, inArray, lt, type SQL } from 'drizzle-orm';
+import {
+  FINAL_EXECUTION_STATUSES,
+  type Execution,
+  type ExecutionWithResults,
+  type ListExecutionsQuery,
+  type Page,
+  type ResultStatus,
+  type TriggerSource,
+} from '@webguard/shared';
+import { notFound } from '../errors.js';
+import type { Database } from './database.js';
+import { deriveExecutionStatus, emptyCounts, summarize } from './execution-status.js';
+import { toExecution, toTestResult } from './mappers.js';
+import { testExecutions, testMetrics, testResults, testSuites } from './schema.js';
+
+const OPEN_STATUSES = ['queued', 'running'];
+
+const executionColumns = { execution: testExecutions, suiteName: testSuites.name };
+
+export interface NewExecution {
+  suiteId: number;
+  totalTests: number;
+  triggeredBy: TriggerSource;
+  ciCommitSha?: string | undefined;
+  ciBranch?: string | undefined;
+}
+
+export class ExecutionRepository {
+  constructor(private readonly db: Database) {}
+
+  async create(input: NewExecution): Promise<Execution> {
+    const [row] = await this.db
+      .insert(testExecutions)
+      .values({
+        suiteId: input.suiteId,
+        status: 'queued',
+        totalTests: input.totalTests,
+        triggeredBy: input.triggeredBy,
+        ciCommitSha: input.ciCommitSha ?? null,
+        ciBranch: input.ciBranch ?? null,
+      })
+      .returning({ id: testExecutions.id });
+    return this.get(row!.id);
+  }
+
+  async find(id: number): Promise<Execution | undefined> {
+    const [row] = await this.db
+      .select(executionColumns)
+      .from(testExecutions)
+      .innerJoin(testSuites, eq(testSuites.id, testExecutions.suiteId))
+      .where(eq(testExecutions.id, id));
+    return row && toExecution(row.execution, row.suiteName);
+  }
+
+  async get(id: number): Promise<Execution> {
+    const execution = await this.find(id);
+    if (!execution) throw notFound('execution', id);
+    return execution;
+  }
+
+  /** The execution with every result and each result's metrics, in the order cases finished. */
+  async getWithResults(id: number): Promise<ExecutionWithResults> {
+    const execution = await this.get(id);
+    const results = await this.db
+      .select()
+      .from(testResults)
+      .where(eq(testResults.executionId, id))
+      .orderBy(asc(testResults.id));
+    const metrics =
+      results.length === 0
+        ? []
+        : await this.db
+            .select()
+            .from(testMetrics)
+            .where(
+              inArray(
+                testMetrics.testResultId,
+                results.map((result) => result.id),
+              ),
+            )
+            .orderBy(asc(testMetrics.id));
+    return {
+      ...execution,
+      results: results.map((result) =>
+        toTestResult(
+          result,
+          metrics.filter((metric) => metric.testResultId === result.id),
+        ),
+      ),
+    };
+  }
+
+  async list(query: ListExecutionsQuery): Promise<Page<Execution>> {
+    const filters: SQL[] = [];
+    if (query.suite_id !== undefined) filters.push(eq(testExecutions.suiteId, query.suite_id));
+    if (query.status) filters.push(eq(testExecutions.status, query.status));
+    if (query.triggered_by) filters.push(eq(testExecutions.triggeredBy, query.triggered_by));
+    if (query.ci_branch) filters.push(eq(testExecutions.ciBranch, query.ci_branch));
+    if (query.ci_commit_sha) filters.push(eq(testExecutions.ciCommitSha, query.ci_commit_sha));
+    if (query.since) filters.push(gte(testExecutions.createdAt, new Date(query.since)));
+    if (query.until) filters.push(lt(testExecutions.createdAt, new Date(query.until)));
+    const where = and(...filters);
+    const [rows, [total]] = await Promise.all([
+      this.db
+        .select(executionColumns)
+        .from(testExecutions)
+        .innerJoin(testSuites, eq(testSuites.id, testExecutions.suiteId))
+        .where(where)
+        .orderBy(desc(testExecutions.createdAt), desc(testExecutions.id))
+        .limit(query.limit)
+        .offset(query.offset),
+      this.db.select({ value: count() }).from(testExecutions).where(where),
+    ]);
+    return {
+      items: rows.map((row) => toExecution(row.execution, row.suiteName)),
+      total: total?.value ?? 0,
+      limit: query.limit,
+      offset: query.offset,
+    };
+  }
+
+  /** Moves a queued execution to running; a no-op when it already runs or has ended. */
+  async markRunning(id: number): Promise<void> {
+    await this.db
+      .update(testExecutions)
+      .set({ status: 'running', startedAt: new Date() })
+      .where(and(eq(testExecutions.id, id), eq(testExecutions.status, 'queued')));
+  }
+
+  /** Ends an open execution as `error` with a reason, e.g. when it could not be queued. */
+  async markError(id: number, message: string): Promise<void> {
+    await this.db
+      .update(testExecutions)
+      .set({ status: 'error', errorMessage: message, completedAt: new Date() })
+      .where(and(eq(testExecutions.id, id), inArray(testExecutions.status, OPEN_STATUSES)));
+  }
+
+  async isFinal(id: number): Promise<boolean> {
+    const [row] = await this.db
+      .select({ status: testExecutions.status })
+      .from(testExecutions)
+      .where(eq(testExecutions.id, id));
+    return !row || (FINAL_EXECUTION_STATUSES as readonly string[]).includes(row.status);
+  }
+
+  /**
+   * Closes the execution once every case has a result: status and counts are computed from the
+   * result rows. The row lock makes concurrent workers finishing the last cases close it once.
+   * Returns the closed execution, or undefined while cases are outstanding or if already closed.
+   */
+  async finalizeIfComplete(id: number): Promise<Execution | undefined> {
+    const closed = await this.db.transaction(async (tx) => {
+      const [execution] = await tx
+        .select()
+        .from(testExecutions)
+        .where(eq(testExecutions.id, id))
+        .for('update');
+      if (!execution || !OPEN_STATUSES.includes(execution.status)) return false;
+
+      const rows = await tx
+        .select({ status: testResults.status, value: count() })
+        .from(testResults)
+        .where(eq(testResults.executionId, id))
+        .groupBy(testResults.status);
+      const counts = emptyCounts();
+      for (const row of rows) counts[row.status as ResultStatus] = row.value;
+      const summary = summarize(counts);
+      if (summary.total < execution.totalTests) return false;
+
+      const completedAt = new Date();
+      const startedAt = execution.startedAt ?? execution.createdAt;
+      await tx
+        .update(testExecutions)
+        .set({
+          status: deriveExecutionStatus(counts),
+          passedTests: summary.passed,
+          failedTests: summary.failed,
+          skippedTests: summary.skipped,
+          startedAt,
+          completedAt,
+          executionTimeMs: Math.max(0, completedAt.getTime() - startedAt.getTime()),
+        })
+        .where(eq(testExecutions.id, id));
+      return true;
+    });
+    return closed ? this.get(id) : undefined;
+  }
+}

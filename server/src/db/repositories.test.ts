@@ -1,0 +1,366 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CaseOutcome, CaseSnapshot } from '@webguard/shared';
+import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.js';
+import {
+  CaseRepository,
+  DataDirLockedError,
+  ExecutionRepository,
+  openDatabase,
+  ResultRepository,
+  SkillRegistryRepository,
+  SuiteRepository,
+  type DatabaseHandle,
+} from './index.js';
+import { suiteStatistics } from './schema.js';
+
+const outcome = (status: CaseOutcome['status'], extra: Partial<CaseOutcome> = {}): CaseOutcome => ({
+  status,
+  error_type: status === 'passed' ? null : 'assertion',
+  error_message: status === 'passed' ? null : 'expected 200, got 500',
+  stack_trace: null,
+  started_at: new Date(Date.now() - 50).toISOString(),
+  completed_at: new Date().toISOString(),
+  execution_time_ms: 50,
+  steps: [
+    { name: 'request', status: 'passed', started_at: new Date().toISOString(), duration_ms: 40 },
+  ],
+  metrics: [{ name: 'response_time', value: 12.5, unit: 'ms' }],
+  logs: [{ time: new Date().toISOString(), level: 'info', message: 'hello' }],
+  outputs: { status: 200 },
+  ...extra,
+});
+
+const backends: {
+  name: string;
+  open: () => Promise<{ handle: DatabaseHandle; cleanup: () => Promise<void> }>;
+}[] = [
+  {
+    name: 'PostgreSQL',
+    async open() {
+      const database: TestDatabase = await createTestDatabase();
+      const handle = await openDatabase({ databaseUrl: database.url, home: '/nonexistent' });
+      return { handle, cleanup: async () => (await handle.close(), await database.drop()) };
+    },
+  },
+  {
+    name: 'PGlite',
+    async open() {
+      const home = mkdtempSync(join(tmpdir(), 'wg-pglite-'));
+      const handle = await openDatabase({ databaseUrl: undefined, home });
+      return {
+        handle,
+        cleanup: async () => (await handle.close(), rmSync(home, { recursive: true, force: true })),
+      };
+    },
+  },
+];
+
+describe.each(backends)('repositories on $name', (backend) => {
+  let handle: DatabaseHandle;
+  let cleanup: () => Promise<void>;
+  let suites: SuiteRepository;
+  let cases: CaseRepository;
+  let executions: ExecutionRepository;
+  let results: ResultRepository;
+
+  beforeAll(async () => {
+    ({ handle, cleanup } = await backend.open());
+    await handle.migrate();
+    await handle.migrate(); // applying twice is a no-op
+    suites = new SuiteRepository(handle.db);
+    cases = new CaseRepository(handle.db);
+    executions = new ExecutionRepository(handle.db);
+    results = new ResultRepository(handle.db);
+  });
+  afterAll(async () => cleanup?.());
+
+  it('creates, pages, filters, updates and deletes suites', async () => {
+    const smoke = await suites.create({
+      name: 'smoke',
+      enabled: true,
+      max_concurrent_tests: 5,
+      timeout_minutes: 60,
+      retry_on_failure: true,
+    });
+    expect(smoke).toMatchObject({
+      name: 'smoke',
+      description: null,
+      enabled: true,
+      schedule_cron: null,
+    });
+    await suites.create({
+      name: 'nightly_100%',
+      enabled: false,
+      max_concurrent_tests: 1,
+      timeout_minutes: 5,
+      retry_on_failure: false,
+    });
+    await expect(
+      suites.create({
+        name: 'smoke',
+        enabled: true,
+        max_concurrent_tests: 5,
+        timeout_minutes: 60,
+        retry_on_failure: true,
+      }),
+    ).rejects.toMatchObject({ statusCode: 409, message: 'a suite named "smoke" already exists' });
+
+    const page = await suites.list({ limit: 1, offset: 1 });
+    expect(page).toMatchObject({ total: 2, limit: 1, offset: 1 });
+    expect(page.items.map((suite) => suite.name)).toEqual(['nightly_100%']);
+    expect((await suites.list({ limit: 50, offset: 0, name: '100%' })).items).toHaveLength(1);
+    expect((await suites.list({ limit: 50, offset: 0, name: '_1' })).total).toBe(1);
+    expect((await suites.list({ limit: 50, offset: 0, enabled: false })).items[0]?.name).toBe(
+      'nightly_100%',
+    );
+
+    const renamed = await suites.update(smoke.id, { description: 'fast checks' });
+    expect(renamed.description).toBe('fast checks');
+    expect(new Date(renamed.updated_at).getTime()).toBeGreaterThanOrEqual(
+      new Date(smoke.updated_at).getTime(),
+    );
+    await expect(suites.update(smoke.id, { name: 'nightly_100%' })).rejects.toMatchObject({
+      statusCode: 409,
+    });
+    await expect(suites.update(999_999, { enabled: false })).rejects.toMatchObject({
+      statusCode: 404,
+    });
+    expect((await suites.findByName('smoke'))?.id).toBe(smoke.id);
+  });
+
+  it('keeps case names unique per suite and lists runnable cases by priority', async () => {
+    const suite = await suites.create({
+      name: 'cases',
+      enabled: true,
+      max_concurrent_tests: 5,
+      timeout_minutes: 60,
+      retry_on_failure: true,
+    });
+    const low = await cases.create(suite.id, {
+      name: 'low',
+      skill_name: 'http-check',
+      params: { url: 'http://x' },
+      priority: 0,
+      timeout_seconds: 30,
+      enabled: true,
+    });
+    await cases.create(suite.id, {
+      name: 'high',
+      skill_name: 'http-check',
+      params: {},
+      priority: 5,
+      timeout_seconds: 30,
+      enabled: true,
+    });
+    await cases.create(suite.id, {
+      name: 'off',
+      skill_name: 'http-check',
+      params: {},
+      priority: 9,
+      timeout_seconds: 30,
+      enabled: false,
+    });
+    await expect(
+      cases.create(suite.id, {
+        name: 'low',
+        skill_name: 'http-check',
+        params: {},
+        priority: 0,
+        timeout_seconds: 30,
+        enabled: true,
+      }),
+    ).rejects.toMatchObject({ statusCode: 409 });
+    expect((await cases.listRunnable(suite.id)).map((c) => c.name)).toEqual(['high', 'low']);
+    expect(
+      (await cases.list(suite.id, { limit: 10, offset: 0, enabled: false })).items.map(
+        (c) => c.name,
+      ),
+    ).toEqual(['off']);
+    expect((await cases.get(suite.id, low.id)).params).toEqual({ url: 'http://x' });
+    expect((await cases.update(suite.id, low.id, { params: { url: 'http://y' } })).params).toEqual({
+      url: 'http://y',
+    });
+    await expect(cases.get(suite.id + 1000, low.id)).rejects.toMatchObject({ statusCode: 404 });
+    await cases.delete(suite.id, low.id);
+    await expect(cases.delete(suite.id, low.id)).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it('records each result once and finalizes the execution from its results', async () => {
+    const suite = await suites.create({
+      name: 'run',
+      enabled: true,
+      max_concurrent_tests: 5,
+      timeout_minutes: 60,
+      retry_on_failure: true,
+    });
+    const snapshots: CaseSnapshot[] = [];
+    for (const name of ['a', 'b', 'c']) {
+      const created = await cases.create(suite.id, {
+        name,
+        skill_name: 'http-check',
+        params: {},
+        priority: 0,
+        timeout_seconds: 30,
+        enabled: true,
+      });
+      snapshots.push({
+        case_id: created.id,
+        name,
+        skill_name: 'http-check',
+        params: {},
+        priority: 0,
+        timeout_seconds: 30,
+      });
+    }
+    const execution = await executions.create({
+      suiteId: suite.id,
+      totalTests: 3,
+      triggeredBy: 'ci',
+      ciCommitSha: 'abc123',
+      ciBranch: 'main',
+    });
+    expect(execution).toMatchObject({
+      status: 'queued',
+      suite_name: 'run',
+      total_tests: 3,
+      started_at: null,
+    });
+
+    await executions.markRunning(execution.id);
+    expect((await executions.get(execution.id)).status).toBe('running');
+
+    expect(await results.record(execution.id, snapshots[0]!, outcome('passed'))).toBe(true);
+    expect(await results.record(execution.id, snapshots[0]!, outcome('failed'))).toBe(false);
+    expect(await results.exists(execution.id, snapshots[0]!.case_id)).toBe(true);
+    expect(await executions.finalizeIfComplete(execution.id)).toBeUndefined();
+
+    await results.record(execution.id, snapshots[1]!, outcome('passed'));
+    await results.record(execution.id, snapshots[2]!, outcome('failed'));
+    const [first, second] = await Promise.all([
+      executions.finalizeIfComplete(execution.id),
+      executions.finalizeIfComplete(execution.id),
+    ]);
+    const closed = first ?? second;
+    expect([first, second].filter(Boolean)).toHaveLength(1);
+    expect(closed).toMatchObject({
+      status: 'failed',
+      passed_tests: 2,
+      failed_tests: 1,
+      skipped_tests: 0,
+    });
+    expect(closed?.execution_time_ms).toBeGreaterThanOrEqual(0);
+    expect(await executions.isFinal(execution.id)).toBe(true);
+
+    const full = await executions.getWithResults(execution.id);
+    expect(full.results).toHaveLength(3);
+    expect(full.results[0]).toMatchObject({
+      test_name: 'a',
+      status: 'passed',
+      metrics: [{ name: 'response_time', value: 12.5, unit: 'ms' }],
+      steps: [{ name: 'request', status: 'passed' }],
+      logs: [{ level: 'info', message: 'hello' }],
+      outputs: { status: 200 },
+    });
+    expect(full.results[2]).toMatchObject({
+      status: 'failed',
+      error_type: 'assertion',
+      error_message: 'expected 200, got 500',
+    });
+
+    const listed = await executions.list({
+      limit: 10,
+      offset: 0,
+      suite_id: suite.id,
+      status: 'failed',
+      ci_branch: 'main',
+    });
+    expect(listed.items.map((item) => item.id)).toEqual([execution.id]);
+    expect((await executions.list({ limit: 10, offset: 0, triggered_by: 'schedule' })).total).toBe(
+      0,
+    );
+    expect(
+      (
+        await executions.list({
+          limit: 10,
+          offset: 0,
+          since: new Date(Date.now() + 60_000).toISOString(),
+        })
+      ).total,
+    ).toBe(0);
+
+    const [stats] = await handle.db
+      .select()
+      .from(suiteStatistics)
+      .where(eq(suiteStatistics.suiteId, suite.id));
+    expect(stats).toMatchObject({
+      totalExecutions: 1,
+      failedExecutions: 1,
+      passedExecutions: 0,
+      passRate: 0,
+    });
+  });
+
+  it('marks an open execution as error and leaves a closed one alone', async () => {
+    const suite = await suites.create({
+      name: 'err',
+      enabled: true,
+      max_concurrent_tests: 5,
+      timeout_minutes: 60,
+      retry_on_failure: true,
+    });
+    const execution = await executions.create({
+      suiteId: suite.id,
+      totalTests: 1,
+      triggeredBy: 'api',
+    });
+    await executions.markError(execution.id, 'could not queue: Redis is down');
+    expect(await executions.get(execution.id)).toMatchObject({
+      status: 'error',
+      error_message: 'could not queue: Redis is down',
+    });
+    await executions.markError(execution.id, 'second');
+    expect((await executions.get(execution.id)).error_message).toBe(
+      'could not queue: Redis is down',
+    );
+  });
+
+  it('mirrors loaded skills into skills_registry', async () => {
+    const registry = new SkillRegistryRepository(handle.db);
+    const skill = {
+      name: 'http-check',
+      category: 'api' as const,
+      version: '1.0.0',
+      description: 'd',
+      timeout_ms: null,
+      source: '/skills/http-check',
+      params_schema: { type: 'object' },
+    };
+    await registry.sync([skill, { ...skill, name: 'other' }]);
+    await registry.sync([{ ...skill, version: '1.1.0' }]);
+    const rows = await registry.list();
+    expect(rows.map((row) => [row.name, row.version, row.enabled])).toEqual([
+      ['http-check', '1.1.0', true],
+      ['other', '1.0.0', false],
+    ]);
+  });
+});
+
+describe('embedded database folder', () => {
+  it('refuses a second process on the same folder', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'wg-lock-'));
+    mkdirSync(join(home, 'pgdata'), { recursive: true });
+    // pid 1 is always alive and never this test process.
+    writeFileSync(join(home, 'pgdata', 'webguard.pid'), '1');
+    await expect(openDatabase({ databaseUrl: undefined, home })).rejects.toBeInstanceOf(
+      DataDirLockedError,
+    );
+    writeFileSync(join(home, 'pgdata', 'webguard.pid'), '999999999');
+    const handle = await openDatabase({ databaseUrl: undefined, home });
+    await handle.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+});

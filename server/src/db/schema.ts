@@ -1,0 +1,276 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  pgView,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+  varchar,
+} from 'drizzle-orm/pg-core';
+import {
+  ARTIFACT_KINDS,
+  ERROR_TYPES,
+  EXECUTION_STATUSES,
+  RESULT_STATUSES,
+  SKILL_CATEGORIES,
+  USER_ROLES,
+  type JsonObject,
+  type LogEntry,
+  type StepRecord,
+} from '@webguard/shared';
+
+/** A CHECK that keeps a varchar column inside one of the shared status lists. */
+const oneOf = (column: string, values: readonly string[]) =>
+  sql.raw(`${column} IN (${values.map((value) => `'${value}'`).join(', ')})`);
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+
+export const testSuites = pgTable('test_suites', {
+  id: serial('id').primaryKey(),
+  name: varchar('name', { length: 255 }).notNull().unique(),
+  description: text('description'),
+  enabled: boolean('enabled').notNull().default(true),
+  scheduleCron: varchar('schedule_cron', { length: 100 }),
+  maxConcurrentTests: integer('max_concurrent_tests').notNull().default(5),
+  timeoutMinutes: integer('timeout_minutes').notNull().default(60),
+  retryOnFailure: boolean('retry_on_failure').notNull().default(true),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const testCases = pgTable(
+  'test_cases',
+  {
+    id: serial('id').primaryKey(),
+    suiteId: integer('suite_id')
+      .notNull()
+      .references(() => testSuites.id, { onDelete: 'cascade' }),
+    name: varchar('name', { length: 255 }).notNull(),
+    skillName: varchar('skill_name', { length: 100 }).notNull(),
+    params: jsonb('params').$type<JsonObject>().notNull().default({}),
+    priority: integer('priority').notNull().default(0),
+    timeoutSeconds: integer('timeout_seconds').notNull().default(300),
+    enabled: boolean('enabled').notNull().default(true),
+    /** Names of cases in the same suite that must finish first (workflow DAG). */
+    dependsOn: jsonb('depends_on').$type<string[]>().notNull().default([]),
+    /** Retries for this case; null means the suite's `retry_on_failure` default. */
+    retries: integer('retries'),
+    /** Cases sharing a group run in parallel with each other. */
+    group: varchar('group', { length: 100 }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [
+    index('idx_test_cases_suite').on(table.suiteId),
+    uniqueIndex('uq_test_cases_suite_name').on(table.suiteId, table.name),
+  ],
+);
+
+export const testExecutions = pgTable(
+  'test_executions',
+  {
+    id: serial('id').primaryKey(),
+    suiteId: integer('suite_id')
+      .notNull()
+      .references(() => testSuites.id, { onDelete: 'cascade' }),
+    status: varchar('status', { length: 20 }).notNull().default('queued'),
+    /** When the run was accepted; `started_at` is when a worker began it. */
+    createdAt: createdAt(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+    totalTests: integer('total_tests').notNull().default(0),
+    passedTests: integer('passed_tests').notNull().default(0),
+    failedTests: integer('failed_tests').notNull().default(0),
+    skippedTests: integer('skipped_tests').notNull().default(0),
+    executionTimeMs: integer('execution_time_ms'),
+    triggeredBy: varchar('triggered_by', { length: 100 }).notNull().default('api'),
+    ciCommitSha: varchar('ci_commit_sha', { length: 64 }),
+    ciBranch: varchar('ci_branch', { length: 100 }),
+    errorMessage: text('error_message'),
+  },
+  (table) => [
+    index('idx_test_executions_started').on(table.startedAt.desc()),
+    index('idx_test_executions_status').on(table.status),
+    index('idx_test_executions_suite').on(table.suiteId, table.startedAt.desc()),
+    index('idx_test_executions_created').on(table.createdAt.desc()),
+    check('ck_test_executions_status', oneOf('status', EXECUTION_STATUSES)),
+  ],
+);
+
+export const testResults = pgTable(
+  'test_results',
+  {
+    id: serial('id').primaryKey(),
+    executionId: integer('execution_id')
+      .notNull()
+      .references(() => testExecutions.id, { onDelete: 'cascade' }),
+    /** Null once the case is deleted: the history of past runs is kept. */
+    testCaseId: integer('test_case_id').references(() => testCases.id, { onDelete: 'set null' }),
+    testName: varchar('test_name', { length: 255 }).notNull(),
+    skillName: varchar('skill_name', { length: 100 }),
+    status: varchar('status', { length: 20 }).notNull(),
+    errorMessage: text('error_message'),
+    errorType: varchar('error_type', { length: 100 }),
+    stackTrace: text('stack_trace'),
+    executionTimeMs: integer('execution_time_ms'),
+    screenshotUrl: varchar('screenshot_url', { length: 500 }),
+    videoUrl: varchar('video_url', { length: 500 }),
+    logUrl: varchar('log_url', { length: 500 }),
+    retryCount: integer('retry_count').notNull().default(0),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+    steps: jsonb('steps').$type<StepRecord[]>().notNull().default([]),
+    logs: jsonb('logs').$type<LogEntry[]>().notNull().default([]),
+    outputs: jsonb('outputs').$type<JsonObject>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    index('idx_test_results_execution').on(table.executionId),
+    index('idx_test_results_status').on(table.status),
+    index('idx_test_results_created').on(table.createdAt.desc()),
+    // At-least-once job delivery must still write one row per case and run.
+    uniqueIndex('uq_test_results_execution_case').on(table.executionId, table.testCaseId),
+    check('ck_test_results_status', oneOf('status', RESULT_STATUSES)),
+    check(
+      'ck_test_results_error_type',
+      sql`error_type IS NULL OR ${oneOf('error_type', ERROR_TYPES)}`,
+    ),
+  ],
+);
+
+export const testMetrics = pgTable(
+  'test_metrics',
+  {
+    id: serial('id').primaryKey(),
+    testResultId: integer('test_result_id')
+      .notNull()
+      .references(() => testResults.id, { onDelete: 'cascade' }),
+    metricName: varchar('metric_name', { length: 100 }).notNull(),
+    metricValue: numeric('metric_value', { mode: 'number' }).notNull(),
+    metricUnit: varchar('metric_unit', { length: 20 }),
+    createdAt: createdAt(),
+  },
+  (table) => [index('idx_test_metrics_result').on(table.testResultId)],
+);
+
+export const skillsRegistry = pgTable(
+  'skills_registry',
+  {
+    id: serial('id').primaryKey(),
+    name: varchar('name', { length: 100 }).notNull().unique(),
+    category: varchar('category', { length: 50 }).notNull(),
+    description: text('description'),
+    version: varchar('version', { length: 20 }),
+    enabled: boolean('enabled').notNull().default(true),
+    paramsSchema: jsonb('params_schema').$type<Record<string, unknown>>().notNull().default({}),
+    source: text('source'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  () => [check('ck_skills_registry_category', oneOf('category', SKILL_CATEGORIES))],
+);
+
+export const users = pgTable(
+  'users',
+  {
+    id: serial('id').primaryKey(),
+    email: varchar('email', { length: 320 }).notNull().unique(),
+    displayName: varchar('display_name', { length: 255 }),
+    passwordHash: text('password_hash'),
+    role: varchar('role', { length: 20 }).notNull().default('viewer'),
+    disabled: boolean('disabled').notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  () => [check('ck_users_role', oneOf('role', USER_ROLES))],
+);
+
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    id: serial('id').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: varchar('name', { length: 255 }).notNull(),
+    /** Only a hash is stored; the token itself is shown once. */
+    tokenHash: varchar('token_hash', { length: 128 }).notNull().unique(),
+    /** First characters of the token, so a user can tell their tokens apart. */
+    tokenPrefix: varchar('token_prefix', { length: 16 }).notNull(),
+    scopes: jsonb('scopes').$type<string[]>().notNull().default([]),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (table) => [index('idx_api_tokens_user').on(table.userId)],
+);
+
+export const artifacts = pgTable(
+  'artifacts',
+  {
+    id: serial('id').primaryKey(),
+    resultId: integer('result_id')
+      .notNull()
+      .references(() => testResults.id, { onDelete: 'cascade' }),
+    kind: varchar('kind', { length: 20 }).notNull(),
+    name: varchar('name', { length: 255 }).notNull(),
+    contentType: varchar('content_type', { length: 255 }).notNull(),
+    sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull(),
+    storageKey: text('storage_key').notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    index('idx_artifacts_result').on(table.resultId),
+    index('idx_artifacts_created').on(table.createdAt),
+    check('ck_artifacts_kind', oneOf('kind', ARTIFACT_KINDS)),
+  ],
+);
+
+export const notificationChannels = pgTable('notification_channels', {
+  id: serial('id').primaryKey(),
+  name: varchar('name', { length: 255 }).notNull().unique(),
+  type: varchar('type', { length: 20 }).notNull(),
+  config: jsonb('config').$type<JsonObject>().notNull().default({}),
+  enabled: boolean('enabled').notNull().default(true),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+/**
+ * Per-suite statistics over the last 30 days. The time filter sits in the join (not a WHERE)
+ * so a suite with no recent run still appears, with zero executions.
+ */
+export const suiteStatistics = pgView('v_test_suite_statistics', {
+  suiteId: integer('suite_id').notNull(),
+  suiteName: varchar('suite_name', { length: 255 }).notNull(),
+  totalExecutions: integer('total_executions').notNull(),
+  passedExecutions: integer('passed_executions').notNull(),
+  failedExecutions: integer('failed_executions').notNull(),
+  passRate: numeric('pass_rate', { mode: 'number' }),
+  avgExecutionTimeMs: numeric('avg_execution_time_ms', { mode: 'number' }),
+  lastExecutionAt: timestamp('last_execution_at', { withTimezone: true }),
+}).as(sql`
+  SELECT
+    ts.id AS suite_id,
+    ts.name AS suite_name,
+    COUNT(te.id)::int AS total_executions,
+    COUNT(te.id) FILTER (WHERE te.status = 'passed')::int AS passed_executions,
+    COUNT(te.id) FILTER (WHERE te.status = 'failed')::int AS failed_executions,
+    ROUND(COUNT(te.id) FILTER (WHERE te.status = 'passed')::numeric / NULLIF(COUNT(te.id), 0) * 100, 2) AS pass_rate,
+    ROUND(AVG(te.execution_time_ms), 2) AS avg_execution_time_ms,
+    MAX(te.completed_at) AS last_execution_at
+  FROM test_suites ts
+  LEFT JOIN test_executions te
+    ON te.suite_id = ts.id AND te.completed_at >= NOW() - INTERVAL '30 days'
+  GROUP BY ts.id, ts.name
+`);
