@@ -4,17 +4,22 @@ import tseslint from 'typescript-eslint';
 const notInShared = (what, why) => ({ name: what, message: why });
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'server/drizzle/**'] },
+  {
+    ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'server/drizzle/**', '.vitest/**'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      // One program over sources and tests alike; the build configs leave tests out.
+      parserOptions: { project: ['./tsconfig.lint.json'], tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
+      // Fastify plugins and handlers are async by contract even when they do not await.
+      '@typescript-eslint/require-await': 'off',
     },
   },
   {
@@ -38,7 +43,10 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*'], message: 'shared/ runs in the browser too: no Node built-ins.' },
-            { group: ['@webguard/*'], message: 'shared/ is the bottom layer: it imports no other workspace.' },
+            {
+              group: ['@webguard/*'],
+              message: 'shared/ is the bottom layer: it imports no other workspace.',
+            },
           ],
         },
       ],
@@ -61,6 +69,24 @@ export default tseslint.config(
             {
               group: ['@webguard/server', '@webguard/server/*', '../../server/*'],
               message: 'Skills depend only on the SDK in @webguard/shared.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['skills/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex:
+                '^(@webguard/server(/.*)?|(\\.\\./)+server/(?!src/engine/index\\.js$|test/support/).*)$',
+              message:
+                'Skill tests run a skill through the engine and its test support, and use no other server code.',
             },
           ],
         },

@@ -1,8 +1,5 @@
 import { RedisUnavailableError } from './errors.js';
 
-/** The URL WebGuard uses when REDIS_URL is not set. */
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
-
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 export function parseRedisUrl(url: string): URL {

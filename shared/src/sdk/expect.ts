@@ -16,15 +16,19 @@ export interface Expectation<T> {
   readonly not: Omit<Expectation<T>, 'not'>;
 }
 
+const clip = (text: string) => (text.length > 200 ? `${text.slice(0, 200)}…` : text);
+
+/** A short, readable rendering of any value for failure messages. */
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}…` : value);
+  if (typeof value === 'string') return JSON.stringify(clip(value));
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'function') return '[function]';
   if (value === undefined) return 'undefined';
   try {
-    const text = JSON.stringify(value);
-    return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+    return clip(JSON.stringify(value));
   } catch {
-    return String(value);
+    // Circular structures cannot be serialized; name the kind of object instead.
+    return `[${Object.prototype.toString.call(value).slice(8, -1)}]`;
   }
 }
 

@@ -1,0 +1,125 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  ApiError,
+  CaseParams,
+  CreateCaseBody,
+  ListCasesQuery,
+  Page,
+  SuiteIdParams,
+  TestCase,
+  UpdateCaseBody,
+  type JsonObject,
+} from '@webguard/shared';
+import { AppError } from '../../../../errors.js';
+import type { SkillRegistry } from '../../../../skills/index.js';
+
+const tags = ['cases'];
+
+/** A case is only saved when its skill exists here and its params pass that skill's schema. */
+function checkSkillParams(skills: SkillRegistry, skillName: string, params: JsonObject): void {
+  if (!skills.get(skillName)) {
+    const known = skills
+      .list()
+      .map((skill) => skill.info.name)
+      .join(', ');
+    throw new AppError(422, 'UNKNOWN_SKILL', `unknown skill "${skillName}"; installed skills: ${known || 'none'}`, [
+      { path: 'skill_name', message: 'no such skill' },
+    ]);
+  }
+  const result = skills.validateParams(skillName, params);
+  if (!result.ok) {
+    const details = result.issues.map((issue) => ({ path: `params.${issue.path}`, message: issue.message }));
+    throw new AppError(
+      400,
+      'INVALID_SKILL_PARAMS',
+      `params do not fit skill "${skillName}": ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`,
+      details,
+    );
+  }
+}
+
+const caseRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { suites, cases, skills } = app.services;
+
+  app.get(
+    '/suites/:suiteId/cases',
+    {
+      schema: {
+        tags,
+        summary: 'List the cases of a suite',
+        params: SuiteIdParams,
+        querystring: ListCasesQuery,
+        response: { 200: Page(TestCase), 404: ApiError },
+      },
+    },
+    async (request) => {
+      await suites.get(request.params.suiteId);
+      return cases.list(request.params.suiteId, request.query);
+    },
+  );
+
+  app.post(
+    '/suites/:suiteId/cases',
+    {
+      schema: {
+        tags,
+        summary: 'Add a case to a suite',
+        description: "The skill must be installed and `params` must pass the skill's params schema.",
+        params: SuiteIdParams,
+        body: CreateCaseBody,
+        response: { 201: TestCase, 400: ApiError, 404: ApiError, 409: ApiError, 422: ApiError },
+      },
+    },
+    async (request, reply) => {
+      await suites.get(request.params.suiteId);
+      checkSkillParams(skills, request.body.skill_name, request.body.params);
+      return reply.code(201).send(await cases.create(request.params.suiteId, request.body));
+    },
+  );
+
+  app.get(
+    '/suites/:suiteId/cases/:caseId',
+    { schema: { tags, summary: 'Get a case', params: CaseParams, response: { 200: TestCase, 404: ApiError } } },
+    async (request) => cases.get(request.params.suiteId, request.params.caseId),
+  );
+
+  app.patch(
+    '/suites/:suiteId/cases/:caseId',
+    {
+      schema: {
+        tags,
+        summary: 'Change some fields of a case',
+        params: CaseParams,
+        body: UpdateCaseBody,
+        response: { 200: TestCase, 400: ApiError, 404: ApiError, 409: ApiError, 422: ApiError },
+      },
+    },
+    async (request) => {
+      const { suiteId, caseId } = request.params;
+      const current = await cases.get(suiteId, caseId);
+      if (request.body.skill_name !== undefined || request.body.params !== undefined) {
+        checkSkillParams(skills, request.body.skill_name ?? current.skill_name, request.body.params ?? current.params);
+      }
+      return cases.update(suiteId, caseId, request.body);
+    },
+  );
+
+  app.delete(
+    '/suites/:suiteId/cases/:caseId',
+    {
+      schema: {
+        tags,
+        summary: 'Delete a case (its past results are kept)',
+        params: CaseParams,
+        response: { 204: z.null(), 404: ApiError },
+      },
+    },
+    async (request, reply) => {
+      await cases.delete(request.params.suiteId, request.params.caseId);
+      return reply.code(204).send(null);
+    },
+  );
+};
+
+export default caseRoutes;

@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+import closeWithGrace from 'close-with-grace';
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { DataDirLockedError, openDatabase } from './db/index.js';
+import { QUEUE_NAMES, isQueueName, type QueueName } from './queues/job-catalog.js';
+import { RedisUnavailableError } from './redis/index.js';
+import { createLogger } from './runtime/logger.js';
+import { startRuntime, type RuntimeRoles } from './runtime/runtime.js';
+import { VERSION } from './runtime/version.js';
+
+/** Exit codes: 0 ok, 2 usage or configuration error, 3 infrastructure unavailable. */
+const EXIT_USAGE = 2;
+const EXIT_INFRASTRUCTURE = 3;
+
+function parseQueues(value: string): QueueName[] {
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !isQueueName(name));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new InvalidArgumentError(`unknown queue ${unknown.join(', ') || '(none)'}; choose from ${QUEUE_NAMES.join(', ')}`);
+  }
+  return names as QueueName[];
+}
+
+function parseConcurrency(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 500) throw new InvalidArgumentError('must be a whole number from 1 to 500');
+  return n;
+}
+
+function configOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(EXIT_USAGE);
+    }
+    throw error;
+  }
+}
+
+/** Starts a long-running role and owns its shutdown: SIGINT/SIGTERM drain, then close in order. */
+async function serve(role: string, roles: RuntimeRoles): Promise<void> {
+  const config = configOrExit();
+  const logger = createLogger(config, role);
+  let runtime: Awaited<ReturnType<typeof startRuntime>> | undefined;
+  closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'fatal error; shutting down');
+    else logger.info({ signal }, 'shutting down');
+    await runtime?.close();
+  });
+  try {
+    runtime = await startRuntime(config, roles, logger);
+  } catch (error) {
+    const known = error instanceof RedisUnavailableError || error instanceof DataDirLockedError;
+    if (!known) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(EXIT_INFRASTRUCTURE);
+  }
+  if (runtime.url) {
+    process.stdout.write(`WebGuard ${VERSION} (${role}) is running at ${runtime.url} — API docs at ${runtime.url}/docs\n`);
+  }
+}
+
+const program = new Command()
+  .name('webguard')
+  .description('WebGuard: run browser, API, performance, security and data checks on a cluster.')
+  .version(VERSION)
+  .showHelpAfterError();
+
+program
+  .command('start')
+  .description('Run everything in one process: API, all workers (the local default).')
+  .action(() => serve('start', { api: true, workers: [...QUEUE_NAMES] }));
+
+program
+  .command('api')
+  .description('Serve the REST API only.')
+  .action(() => serve('api', { api: true, workers: [] }));
+
+program
+  .command('worker')
+  .description('Run cases from the given queues.')
+  .option('--queues <names>', `comma-separated queues (${QUEUE_NAMES.join(', ')})`, parseQueues, [...QUEUE_NAMES])
+  .option('--concurrency <n>', 'jobs run at once per queue (default: per-queue config)', parseConcurrency)
+  .action((options: { queues: QueueName[]; concurrency?: number }) =>
+    serve('worker', { api: false, workers: options.queues, concurrency: options.concurrency }),
+  );
+
+program
+  .command('migrate')
+  .description('Apply database migrations and exit.')
+  .action(async () => {
+    const config = configOrExit();
+    const logger = createLogger(config, 'migrate');
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, home: config.home });
+    try {
+      await database.migrate();
+      logger.info({ database: database.kind, location: database.location }, 'migrations applied');
+    } finally {
+      await database.close();
+    }
+  });
+
+program.exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE));
+
+await program.parseAsync(process.argv);
