@@ -33,6 +33,8 @@ export async function buildApp(options: BuildAppOptions) {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('services', options.services);
+  // The API speaks JSON only; a text body gets a clear 415 instead of a confusing schema error.
+  app.removeContentTypeParser('text/plain');
 
   await app.register(errorHandler);
   await app.register(openapi, { version: options.version });

@@ -38,7 +38,7 @@ export const errorHandler = fp(
         const issues = error.validation as FastifySchemaValidationError[];
         const details = issues.map((issue) => ({
           path: fieldPath(error.validationContext, issue.instancePath),
-          message: issue.message,
+          message: issue.message ?? 'is invalid',
         }));
         const summary = details.map((detail) => `${detail.path}: ${detail.message}`).join('; ');
         return reply.code(400).send(send('VALIDATION_FAILED', `invalid request: ${summary}`, details));
