@@ -14,17 +14,23 @@ const EXIT_USAGE = 2;
 const EXIT_INFRASTRUCTURE = 3;
 
 function parseQueues(value: string): QueueName[] {
-  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  const names = value
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   const unknown = names.filter((name) => !isQueueName(name));
   if (names.length === 0 || unknown.length > 0) {
-    throw new InvalidArgumentError(`unknown queue ${unknown.join(', ') || '(none)'}; choose from ${QUEUE_NAMES.join(', ')}`);
+    throw new InvalidArgumentError(
+      `unknown queue ${unknown.join(', ') || '(none)'}; choose from ${QUEUE_NAMES.join(', ')}`,
+    );
   }
   return names as QueueName[];
 }
 
 function parseConcurrency(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 500) throw new InvalidArgumentError('must be a whole number from 1 to 500');
+  if (!Number.isInteger(n) || n < 1 || n > 500)
+    throw new InvalidArgumentError('must be a whole number from 1 to 500');
   return n;
 }
 
@@ -59,7 +65,9 @@ async function serve(role: string, roles: RuntimeRoles): Promise<void> {
     process.exit(EXIT_INFRASTRUCTURE);
   }
   if (runtime.url) {
-    process.stdout.write(`WebGuard ${VERSION} (${role}) is running at ${runtime.url} — API docs at ${runtime.url}/docs\n`);
+    process.stdout.write(
+      `WebGuard ${VERSION} (${role}) is running at ${runtime.url} — API docs at ${runtime.url}/docs\n`,
+    );
   }
 }
 
@@ -82,8 +90,14 @@ program
 program
   .command('worker')
   .description('Run cases from the given queues.')
-  .option('--queues <names>', `comma-separated queues (${QUEUE_NAMES.join(', ')})`, parseQueues, [...QUEUE_NAMES])
-  .option('--concurrency <n>', 'jobs run at once per queue (default: per-queue config)', parseConcurrency)
+  .option('--queues <names>', `comma-separated queues (${QUEUE_NAMES.join(', ')})`, parseQueues, [
+    ...QUEUE_NAMES,
+  ])
+  .option(
+    '--concurrency <n>',
+    'jobs run at once per queue (default: per-queue config)',
+    parseConcurrency,
+  )
   .action((options: { queues: QueueName[]; concurrency?: number }) =>
     serve('worker', { api: false, workers: options.queues, concurrency: options.concurrency }),
   );

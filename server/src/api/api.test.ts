@@ -33,7 +33,11 @@ beforeAll(async () => {
     WEBGUARD_BODY_LIMIT: String(64 * 1024),
     LOG_LEVEL: 'silent',
   });
-  runtime = await startRuntime(config, { api: true, workers: ['executions', 'api'], listen: false }, createLogger(config, 'test'));
+  runtime = await startRuntime(
+    config,
+    { api: true, workers: ['executions', 'api'], listen: false },
+    createLogger(config, 'test'),
+  );
   app = runtime.app!;
 });
 
@@ -44,11 +48,14 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-const post = (url: string, payload: unknown) => app.inject({ method: 'POST', url, payload: payload as object });
+const post = (url: string, payload: unknown) =>
+  app.inject({ method: 'POST', url, payload: payload as object });
 
 async function countRows(table: string): Promise<number> {
-  const result = await runtime.database.db.execute(sql.raw(`SELECT count(*)::int AS n FROM ${table}`));
-  return (result as unknown as { rows: { n: number }[] }).rows[0]!.n;
+  const result = await runtime.database.db.execute(
+    sql.raw(`SELECT count(*)::int AS n FROM ${table}`),
+  );
+  return (result as { rows: { n: number }[] }).rows[0]!.n;
 }
 
 describe('health', () => {
@@ -56,7 +63,10 @@ describe('health', () => {
     expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' });
     const ready = await app.inject('/readyz');
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toMatchObject({ status: 'ok', checks: { database: { ok: true }, redis: { ok: true } } });
+    expect(ready.json()).toMatchObject({
+      status: 'ok',
+      checks: { database: { ok: true }, redis: { ok: true } },
+    });
   });
 
   it('serves the OpenAPI document with every route', async () => {
@@ -82,31 +92,51 @@ describe('suites', () => {
     const created = await post('/api/v1/suites', { name: 'crud', description: 'first' });
     expect(created.statusCode).toBe(201);
     const suite = created.json();
-    expect(suite).toMatchObject({ name: 'crud', enabled: true, max_concurrent_tests: 5, timeout_minutes: 60 });
+    expect(suite).toMatchObject({
+      name: 'crud',
+      enabled: true,
+      max_concurrent_tests: 5,
+      timeout_minutes: 60,
+    });
 
     await post('/api/v1/suites', { name: 'crud-2' });
     const page = await app.inject('/api/v1/suites?limit=1&offset=0&name=crud');
     expect(page.json()).toMatchObject({ total: 2, limit: 1, offset: 0, items: [{ name: 'crud' }] });
 
-    const patched = await app.inject({ method: 'PATCH', url: `/api/v1/suites/${suite.id}`, payload: { enabled: false } });
+    const patched = await app.inject({
+      method: 'PATCH',
+      url: `/api/v1/suites/${suite.id}`,
+      payload: { enabled: false },
+    });
     expect(patched.json()).toMatchObject({ id: suite.id, enabled: false, description: 'first' });
 
-    expect((await app.inject({ method: 'DELETE', url: `/api/v1/suites/${suite.id}` })).statusCode).toBe(204);
+    expect(
+      (await app.inject({ method: 'DELETE', url: `/api/v1/suites/${suite.id}` })).statusCode,
+    ).toBe(204);
     const gone = await app.inject(`/api/v1/suites/${suite.id}`);
     expect(gone.statusCode).toBe(404);
-    expect(gone.json()).toEqual({ error: { code: 'NOT_FOUND', message: `suite ${suite.id} does not exist` } });
+    expect(gone.json()).toEqual({
+      error: { code: 'NOT_FOUND', message: `suite ${suite.id} does not exist` },
+    });
   });
 
   it('rejects a duplicate name with 409', async () => {
     await post('/api/v1/suites', { name: 'dup' });
     const again = await post('/api/v1/suites', { name: 'dup' });
     expect(again.statusCode).toBe(409);
-    expect(again.json().error).toEqual({ code: 'CONFLICT', message: 'a suite named "dup" already exists' });
+    expect(again.json().error).toEqual({
+      code: 'CONFLICT',
+      message: 'a suite named "dup" already exists',
+    });
   });
 
   it('names the bad field of an invalid body and writes nothing', async () => {
     const before = await countRows('test_suites');
-    const response = await post('/api/v1/suites', { name: '', max_concurrent_tests: 0, surprise: true });
+    const response = await post('/api/v1/suites', {
+      name: '',
+      max_concurrent_tests: 0,
+      surprise: true,
+    });
     expect(response.statusCode).toBe(400);
     const { error } = response.json();
     expect(error.code).toBe('VALIDATION_FAILED');
@@ -167,9 +197,18 @@ describe('cases', () => {
       params: { url: `${fixture.url}/ok` },
     });
     expect(ok.statusCode).toBe(201);
-    expect(ok.json()).toMatchObject({ suite_id: suiteId, name: 'home', skill_name: 'http-check', timeout_seconds: 300 });
+    expect(ok.json()).toMatchObject({
+      suite_id: suiteId,
+      name: 'home',
+      skill_name: 'http-check',
+      timeout_seconds: 300,
+    });
 
-    const unknown = await post(`/api/v1/suites/${suiteId}/cases`, { name: 'x', skill_name: 'no-such-skill', params: {} });
+    const unknown = await post(`/api/v1/suites/${suiteId}/cases`, {
+      name: 'x',
+      skill_name: 'no-such-skill',
+      params: {},
+    });
     expect(unknown.statusCode).toBe(422);
     expect(unknown.json().error).toMatchObject({ code: 'UNKNOWN_SKILL' });
     expect(unknown.json().error.message).toContain('http-check');
@@ -189,7 +228,11 @@ describe('cases', () => {
 
   it('re-validates params on update and 404s across suites', async () => {
     const created = (
-      await post(`/api/v1/suites/${suiteId}/cases`, { name: 'upd', skill_name: 'http-check', params: { url: `${fixture.url}/ok` } })
+      await post(`/api/v1/suites/${suiteId}/cases`, {
+        name: 'upd',
+        skill_name: 'http-check',
+        params: { url: `${fixture.url}/ok` },
+      })
     ).json();
     const bad = await app.inject({
       method: 'PATCH',
@@ -197,14 +240,18 @@ describe('cases', () => {
       payload: { params: { url: 42 } },
     });
     expect(bad.statusCode).toBe(400);
-    expect((await app.inject(`/api/v1/suites/${suiteId}/cases/${created.id}`)).json().params.url).toBe(`${fixture.url}/ok`);
+    expect(
+      (await app.inject(`/api/v1/suites/${suiteId}/cases/${created.id}`)).json().params.url,
+    ).toBe(`${fixture.url}/ok`);
     const good = await app.inject({
       method: 'PATCH',
       url: `/api/v1/suites/${suiteId}/cases/${created.id}`,
       payload: { priority: 3 },
     });
     expect(good.json().priority).toBe(3);
-    expect((await app.inject(`/api/v1/suites/${suiteId + 999}/cases/${created.id}`)).statusCode).toBe(404);
+    expect(
+      (await app.inject(`/api/v1/suites/${suiteId + 999}/cases/${created.id}`)).statusCode,
+    ).toBe(404);
     expect((await app.inject(`/api/v1/suites/${suiteId + 999}/cases`)).statusCode).toBe(404);
   });
 });
@@ -212,7 +259,9 @@ describe('cases', () => {
 describe('skills', () => {
   it('lists installed skills and publishes their params schema', async () => {
     const list = (await app.inject('/api/v1/skills')).json();
-    expect(list.items).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'http-check', category: 'api' })]));
+    expect(list.items).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'http-check', category: 'api' })]),
+    );
     const skill = (await app.inject('/api/v1/skills/http-check')).json();
     expect(skill.params_schema.type).toBe('object');
     expect(skill.params_schema.properties).toHaveProperty('url');
@@ -223,14 +272,23 @@ describe('skills', () => {
 describe('executions', () => {
   it('runs a suite end to end and records every result', async () => {
     const suite = (await post('/api/v1/suites', { name: 'run-me' })).json();
-    await post(`/api/v1/suites/${suite.id}/cases`, { name: 'ok', skill_name: 'http-check', params: { url: `${fixture.url}/ok` } });
+    await post(`/api/v1/suites/${suite.id}/cases`, {
+      name: 'ok',
+      skill_name: 'http-check',
+      params: { url: `${fixture.url}/ok` },
+    });
     await post(`/api/v1/suites/${suite.id}/cases`, {
       name: 'broken',
       skill_name: 'http-check',
       params: { url: `${fixture.url}/broken`, expected_status: 200 },
     });
 
-    const triggered = await post('/api/v1/executions', { suite_name: 'run-me', triggered_by: 'ci', ci_commit_sha: 'deadbeef', ci_branch: 'main' });
+    const triggered = await post('/api/v1/executions', {
+      suite_name: 'run-me',
+      triggered_by: 'ci',
+      ci_commit_sha: 'deadbeef',
+      ci_branch: 'main',
+    });
     expect(triggered.statusCode).toBe(202);
     expect(triggered.json()).toMatchObject({ status: 'queued', total_tests: 2 });
     const id: number = triggered.json().execution_id;
@@ -252,13 +310,21 @@ describe('executions', () => {
       ci_branch: 'main',
       suite_name: 'run-me',
     });
-    const byName = Object.fromEntries(execution.results.map((r: { test_name: string }) => [r.test_name, r]));
-    expect(byName.ok).toMatchObject({ status: 'passed', error_type: null, skill_name: 'http-check' });
+    const byName = Object.fromEntries(
+      execution.results.map((r: { test_name: string }) => [r.test_name, r]),
+    );
+    expect(byName.ok).toMatchObject({
+      status: 'passed',
+      error_type: null,
+      skill_name: 'http-check',
+    });
     expect(byName.broken).toMatchObject({ status: 'failed', error_type: 'assertion' });
     expect(byName.broken.error_message).toContain('503');
     expect(byName.ok.metrics.map((m: { name: string }) => m.name)).toContain('response_time');
 
-    const listed = (await app.inject(`/api/v1/executions?suite_id=${suite.id}&status=failed`)).json();
+    const listed = (
+      await app.inject(`/api/v1/executions?suite_id=${suite.id}&status=failed`)
+    ).json();
     expect(listed.items.map((e: { id: number }) => e.id)).toEqual([id]);
   });
 

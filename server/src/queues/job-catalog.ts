@@ -1,5 +1,10 @@
 import type { JobsOptions } from 'bullmq';
-import { RunCaseJob, RunExecutionJob, SKILL_CATEGORIES, type SkillCategory } from '@webguard/shared';
+import {
+  RunCaseJob,
+  RunExecutionJob,
+  SKILL_CATEGORIES,
+  type SkillCategory,
+} from '@webguard/shared';
 
 /** The orchestration queue, plus one queue per skill category so each gets its own workers. */
 export const EXECUTIONS_QUEUE = 'executions';
@@ -48,4 +53,5 @@ export const jobIds = {
 };
 
 /** BullMQ runs priority 1 first; a case's priority runs highest first, from -1000 to 1000. */
-export const bullPriority = (casePriority: number) => 1001 - Math.max(-1000, Math.min(1000, casePriority));
+export const bullPriority = (casePriority: number) =>
+  1001 - Math.max(-1000, Math.min(1000, casePriority));

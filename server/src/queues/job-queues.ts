@@ -55,7 +55,17 @@ export class JobQueues {
     const entries = await Promise.all(
       QUEUE_NAMES.map(
         async (name) =>
-          [name, await this.queue(name).getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized')] as const,
+          [
+            name,
+            await this.queue(name).getJobCounts(
+              'waiting',
+              'active',
+              'delayed',
+              'failed',
+              'completed',
+              'prioritized',
+            ),
+          ] as const,
       ),
     );
     return Object.fromEntries(entries) as Record<QueueName, Record<string, number>>;

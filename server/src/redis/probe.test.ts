@@ -5,7 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedRedis } from './embedded-redis-server.js';
 import type { EmbeddedRedisServer } from './embedded-redis-server.js';
 import { pingRedis, probeRedis } from './probe.js';
-import { TempDirs, captureLogger, freePort, startSilentServer } from '../../test/support/redis-helpers.js';
+import {
+  TempDirs,
+  captureLogger,
+  freePort,
+  startSilentServer,
+} from '../../test/support/redis-helpers.js';
 
 describe('probeRedis', () => {
   it('finds the Redis that answers', async () => {

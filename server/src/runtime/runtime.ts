@@ -57,7 +57,11 @@ async function timed(check: () => Promise<unknown>) {
  * Starts the parts of WebGuard this process plays: every role shares the same database,
  * Redis, skill registry and job queues; the roles only differ in what they serve.
  */
-export async function startRuntime(config: Config, roles: RuntimeRoles, logger: Logger): Promise<Runtime> {
+export async function startRuntime(
+  config: Config,
+  roles: RuntimeRoles,
+  logger: Logger,
+): Promise<Runtime> {
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const closer of closers.reverse()) {
@@ -146,7 +150,8 @@ export async function startRuntime(config: Config, roles: RuntimeRoles, logger: 
       });
       closers.push(() => app.close());
       runtime.app = app;
-      if (roles.listen ?? true) runtime.url = await app.listen({ host: config.host, port: config.port });
+      if (roles.listen ?? true)
+        runtime.url = await app.listen({ host: config.host, port: config.port });
     }
     return runtime;
   } catch (error) {

@@ -1,5 +1,9 @@
 import type { Logger } from 'pino';
-import type { CaseSnapshot, TriggerExecutionBody, TriggerExecutionResponse } from '@webguard/shared';
+import type {
+  CaseSnapshot,
+  TriggerExecutionBody,
+  TriggerExecutionResponse,
+} from '@webguard/shared';
 import type { CaseRepository, ExecutionRepository, SuiteRepository } from '../db/index.js';
 import { AppError, notFound } from '../errors.js';
 import { EXECUTIONS_QUEUE, jobIds } from '../queues/job-catalog.js';
@@ -27,7 +31,11 @@ export class ExecutionService {
         : await suites.findByName(body.suite_name ?? '');
     if (!suite) throw notFound('suite', body.suite_id ?? body.suite_name ?? '');
     if (!suite.enabled) {
-      throw new AppError(409, 'CONFLICT', `suite "${suite.name}" is disabled; enable it before running it`);
+      throw new AppError(
+        409,
+        'CONFLICT',
+        `suite "${suite.name}" is disabled; enable it before running it`,
+      );
     }
 
     // 2. Snapshot its enabled cases: edits made after this point do not change this run.
@@ -64,12 +72,25 @@ export class ExecutionService {
       const reason = error instanceof Error ? error.message : String(error);
       await executions.markError(execution.id, `could not queue the run: ${reason}`);
       logger.error({ execution_id: execution.id, err: reason }, 'could not queue execution');
-      throw new AppError(503, 'SERVICE_UNAVAILABLE', 'the job queue (Redis) is unavailable; try again shortly');
+      throw new AppError(
+        503,
+        'SERVICE_UNAVAILABLE',
+        'the job queue (Redis) is unavailable; try again shortly',
+      );
     }
     logger.info(
-      { execution_id: execution.id, suite: suite.name, cases: snapshots.length, triggered_by: body.triggered_by },
+      {
+        execution_id: execution.id,
+        suite: suite.name,
+        cases: snapshots.length,
+        triggered_by: body.triggered_by,
+      },
       'execution queued',
     );
-    return { execution_id: execution.id, status: execution.status, total_tests: execution.total_tests };
+    return {
+      execution_id: execution.id,
+      status: execution.status,
+      total_tests: execution.total_tests,
+    };
   }
 }

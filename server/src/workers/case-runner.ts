@@ -41,7 +41,11 @@ export async function runCaseJob(
 ): Promise<CaseOutcome['status'] | 'duplicate'> {
   const { executions, results, skills, logger } = deps;
   const testCase = job.case;
-  const log = logger.child({ execution_id: job.execution_id, case_id: testCase.case_id, case: testCase.name });
+  const log = logger.child({
+    execution_id: job.execution_id,
+    case_id: testCase.case_id,
+    case: testCase.name,
+  });
 
   // 1. Skip work that is already recorded or no longer wanted.
   if (await results.exists(job.execution_id, testCase.case_id)) {
@@ -69,7 +73,11 @@ export async function runCaseJob(
       })
     : skillMissing(testCase.skill_name);
   log.info(
-    { status: outcome.status, error_type: outcome.error_type, duration_ms: outcome.execution_time_ms },
+    {
+      status: outcome.status,
+      error_type: outcome.error_type,
+      duration_ms: outcome.execution_time_ms,
+    },
     'case finished',
   );
 
@@ -83,7 +91,12 @@ async function finalize(executionId: number, deps: CaseRunnerDeps): Promise<void
   const closed = await deps.executions.finalizeIfComplete(executionId);
   if (closed) {
     deps.logger.info(
-      { execution_id: closed.id, status: closed.status, passed: closed.passed_tests, failed: closed.failed_tests },
+      {
+        execution_id: closed.id,
+        status: closed.status,
+        passed: closed.passed_tests,
+        failed: closed.failed_tests,
+      },
       'execution finished',
     );
     deps.onExecutionFinished?.(closed);

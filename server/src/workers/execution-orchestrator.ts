@@ -35,7 +35,10 @@ function notRunnable(message: string): CaseOutcome {
  * Turns an execution into case jobs. Safe to run twice for the same execution: case job ids
  * and the one-result-per-case rule make a second pass add nothing.
  */
-export async function orchestrateExecution(job: RunExecutionJob, deps: OrchestratorDeps): Promise<void> {
+export async function orchestrateExecution(
+  job: RunExecutionJob,
+  deps: OrchestratorDeps,
+): Promise<void> {
   const { executions, results, skills, queues, logger } = deps;
   const log = logger.child({ execution_id: job.execution_id });
 

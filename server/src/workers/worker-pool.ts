@@ -26,7 +26,12 @@ function errorMessage(error: unknown): string {
 }
 
 /** Records the last word on a job that failed every attempt, so its run does not hang. */
-async function onFinalFailure(queue: QueueName, job: Job, error: Error, deps: WorkerDeps): Promise<void> {
+async function onFinalFailure(
+  queue: QueueName,
+  job: Job,
+  error: Error,
+  deps: WorkerDeps,
+): Promise<void> {
   if (queue === EXECUTIONS_QUEUE) {
     const data = RunExecutionJob.parse(job.data);
     await deps.executions.markError(data.execution_id, `could not start the run: ${error.message}`);
@@ -74,10 +79,16 @@ export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
     worker.on('failed', (job, error) => {
       if (!job) return;
       const final = job.attemptsMade >= (job.opts.attempts ?? 1);
-      logger.error({ queue, job_id: job.id, attempt: job.attemptsMade, final, err: error }, 'job failed');
+      logger.error(
+        { queue, job_id: job.id, attempt: job.attemptsMade, final, err: error },
+        'job failed',
+      );
       if (final) {
         onFinalFailure(queue, job, error, deps).catch((recordError: unknown) =>
-          logger.error({ queue, job_id: job.id, err: errorMessage(recordError) }, 'could not record the failed job'),
+          logger.error(
+            { queue, job_id: job.id, err: errorMessage(recordError) },
+            'could not record the failed job',
+          ),
         );
       }
     });
@@ -85,7 +96,11 @@ export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
     return worker;
   });
   logger.info(
-    { queues: Object.fromEntries(options.queues.map((queue) => [queue, options.concurrency[queue]])) },
+    {
+      queues: Object.fromEntries(
+        options.queues.map((queue) => [queue, options.concurrency[queue]]),
+      ),
+    },
     'workers started',
   );
   return {

@@ -55,9 +55,13 @@ describe('webguard start → REST → BullMQ → engine → database', () => {
     });
     server.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     server.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await waitFor(async () => (output.includes('is running at') ? true : server.exitCode !== null ? true : undefined), {
-      what: 'webguard start to print its URL',
-    });
+    await waitFor(
+      async () =>
+        output.includes('is running at') ? true : server.exitCode !== null ? true : undefined,
+      {
+        what: 'webguard start to print its URL',
+      },
+    );
     if (server.exitCode !== null) throw new Error(`webguard start exited early:\n${output}`);
   });
 
@@ -77,7 +81,7 @@ describe('webguard start → REST → BullMQ → engine → database', () => {
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: response.status, body: (await response.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any -- test reads untyped JSON
+    return { status: response.status, body: await response.json() };
   };
 
   it('prints where it listens', () => {
@@ -85,18 +89,38 @@ describe('webguard start → REST → BullMQ → engine → database', () => {
   });
 
   it('runs a suite of three http-check cases: two pass, one fails on status', async () => {
-    const suite = await call('POST', '/api/v1/suites', { name: 'e2e-smoke', description: 'three checks' });
+    const suite = await call('POST', '/api/v1/suites', {
+      name: 'e2e-smoke',
+      description: 'three checks',
+    });
     expect(suite.status).toBe(201);
     const cases = [
-      { name: 'health', skill_name: 'http-check', params: { url: `${fixture.url}/health`, assertions: [{ path: '$.status', equals: 'up' }] } },
-      { name: 'slow-ok', skill_name: 'http-check', params: { url: `${fixture.url}/slow-ok`, max_latency_ms: 5000 } },
-      { name: 'teapot', skill_name: 'http-check', params: { url: `${fixture.url}/teapot`, expected_status: [200] } },
+      {
+        name: 'health',
+        skill_name: 'http-check',
+        params: { url: `${fixture.url}/health`, assertions: [{ path: '$.status', equals: 'up' }] },
+      },
+      {
+        name: 'slow-ok',
+        skill_name: 'http-check',
+        params: { url: `${fixture.url}/slow-ok`, max_latency_ms: 5000 },
+      },
+      {
+        name: 'teapot',
+        skill_name: 'http-check',
+        params: { url: `${fixture.url}/teapot`, expected_status: [200] },
+      },
     ];
     for (const testCase of cases) {
-      expect((await call('POST', `/api/v1/suites/${suite.body.id}/cases`, testCase)).status).toBe(201);
+      expect((await call('POST', `/api/v1/suites/${suite.body.id}/cases`, testCase)).status).toBe(
+        201,
+      );
     }
 
-    const trigger = await call('POST', '/api/v1/executions', { suite_id: suite.body.id, triggered_by: 'manual' });
+    const trigger = await call('POST', '/api/v1/executions', {
+      suite_id: suite.body.id,
+      triggered_by: 'manual',
+    });
     expect(trigger.status).toBe(202);
     const id = trigger.body.execution_id as number;
 
@@ -117,12 +141,21 @@ describe('webguard start → REST → BullMQ → engine → database', () => {
       triggered_by: 'manual',
     });
     expect(execution.execution_time_ms).toBeGreaterThanOrEqual(0);
-    expect(new Date(execution.completed_at).getTime()).toBeGreaterThanOrEqual(new Date(execution.started_at).getTime());
+    expect(new Date(execution.completed_at).getTime()).toBeGreaterThanOrEqual(
+      new Date(execution.started_at).getTime(),
+    );
 
     expect(execution.results).toHaveLength(3);
-    const byName = Object.fromEntries(execution.results.map((result: { test_name: string }) => [result.test_name, result]));
+    const byName = Object.fromEntries(
+      execution.results.map((result: { test_name: string }) => [result.test_name, result]),
+    );
     for (const name of ['health', 'slow-ok']) {
-      expect(byName[name]).toMatchObject({ status: 'passed', error_type: null, error_message: null, retry_count: 0 });
+      expect(byName[name]).toMatchObject({
+        status: 'passed',
+        error_type: null,
+        error_message: null,
+        retry_count: 0,
+      });
     }
     expect(byName.teapot).toMatchObject({ status: 'failed', error_type: 'assertion' });
     expect(byName.teapot.error_message).toContain('418');
@@ -130,7 +163,9 @@ describe('webguard start → REST → BullMQ → engine → database', () => {
       expect(result.execution_time_ms).toBeGreaterThanOrEqual(0);
       expect(result.started_at).not.toBeNull();
       expect(result.steps.length).toBeGreaterThan(0);
-      expect(result.metrics.find((metric: { name: string }) => metric.name === 'response_time')?.unit).toBe('ms');
+      expect(
+        result.metrics.find((metric: { name: string }) => metric.name === 'response_time')?.unit,
+      ).toBe('ms');
     }
     expect(byName['slow-ok'].execution_time_ms).toBeGreaterThanOrEqual(30);
 

@@ -22,9 +22,9 @@ describe('suite payloads', () => {
   });
 
   it('rejects unknown fields, empty names and out-of-range limits', () => {
-    expect(paths(CreateSuiteBody.safeParse({ name: '', max_concurrent_tests: 0, extra: 1 }))).toEqual(
-      expect.arrayContaining(['name', 'max_concurrent_tests', '']),
-    );
+    expect(
+      paths(CreateSuiteBody.safeParse({ name: '', max_concurrent_tests: 0, extra: 1 })),
+    ).toEqual(expect.arrayContaining(['name', 'max_concurrent_tests', '']));
     expect(CreateSuiteBody.safeParse({ name: 'a/b' }).success).toBe(false);
   });
 
@@ -42,21 +42,32 @@ describe('case payloads', () => {
       timeout_seconds: 300,
       enabled: true,
     });
-    expect(paths(CreateCaseBody.safeParse({ name: 'home', skill_name: 'Http Check' }))).toEqual(['skill_name']);
-    expect(paths(CreateCaseBody.safeParse({ name: 'x', skill_name: 'a', params: { f: () => 1 } }))).toEqual(['params.f']);
+    expect(paths(CreateCaseBody.safeParse({ name: 'home', skill_name: 'Http Check' }))).toEqual([
+      'skill_name',
+    ]);
+    expect(
+      paths(CreateCaseBody.safeParse({ name: 'x', skill_name: 'a', params: { f: () => 1 } })),
+    ).toEqual(['params.f']);
   });
 });
 
 describe('trigger payload', () => {
   it('takes exactly one of suite_id and suite_name', () => {
-    expect(TriggerExecutionBody.parse({ suite_id: 3 })).toEqual({ suite_id: 3, triggered_by: 'api' });
+    expect(TriggerExecutionBody.parse({ suite_id: 3 })).toEqual({
+      suite_id: 3,
+      triggered_by: 'api',
+    });
     expect(TriggerExecutionBody.safeParse({}).success).toBe(false);
     expect(TriggerExecutionBody.safeParse({ suite_id: 1, suite_name: 'x' }).success).toBe(false);
   });
 
   it('validates CI fields', () => {
-    expect(paths(TriggerExecutionBody.safeParse({ suite_id: 1, ci_commit_sha: 'not-hex!' }))).toEqual(['ci_commit_sha']);
-    expect(paths(TriggerExecutionBody.safeParse({ suite_id: 1, triggered_by: 'robot' }))).toEqual(['triggered_by']);
+    expect(
+      paths(TriggerExecutionBody.safeParse({ suite_id: 1, ci_commit_sha: 'not-hex!' })),
+    ).toEqual(['ci_commit_sha']);
+    expect(paths(TriggerExecutionBody.safeParse({ suite_id: 1, triggered_by: 'robot' }))).toEqual([
+      'triggered_by',
+    ]);
   });
 });
 
@@ -69,7 +80,9 @@ describe('query strings', () => {
   });
 
   it('validates execution filters', () => {
-    expect(ListExecutionsQuery.parse({ status: 'failed', since: '2026-01-01T00:00:00Z' })).toMatchObject({ status: 'failed' });
+    expect(
+      ListExecutionsQuery.parse({ status: 'failed', since: '2026-01-01T00:00:00Z' }),
+    ).toMatchObject({ status: 'failed' });
     expect(paths(ListExecutionsQuery.safeParse({ status: 'exploded' }))).toEqual(['status']);
   });
 });
@@ -90,7 +103,10 @@ describe('case outcome', () => {
       outputs: {},
     };
     expect(CaseOutcome.parse(outcome)).toEqual(outcome);
-    expect(CaseOutcome.safeParse({ ...outcome, metrics: [{ name: 'x', value: Infinity, unit: null }] }).success).toBe(false);
+    expect(
+      CaseOutcome.safeParse({ ...outcome, metrics: [{ name: 'x', value: Infinity, unit: null }] })
+        .success,
+    ).toBe(false);
   });
 });
 
@@ -109,7 +125,20 @@ describe('skill definitions', () => {
   });
 
   it('names each broken field', () => {
-    const broken = { ...good, name: 'Demo Skill', category: 'ui', version: 'one', params: { type: 'object' }, run: 'no' };
-    expect(paths(SkillDefinitionShape.safeParse(broken)).sort()).toEqual(['category', 'name', 'params', 'run', 'version']);
+    const broken = {
+      ...good,
+      name: 'Demo Skill',
+      category: 'ui',
+      version: 'one',
+      params: { type: 'object' },
+      run: 'no',
+    };
+    expect(paths(SkillDefinitionShape.safeParse(broken)).sort()).toEqual([
+      'category',
+      'name',
+      'params',
+      'run',
+      'version',
+    ]);
   });
 });

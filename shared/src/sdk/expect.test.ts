@@ -32,9 +32,15 @@ describe('expect', () => {
   });
 
   it('fails with the label, the actual value and what was expected', () => {
-    vitestExpect(failure(() => expect(503, 'status').toBe(200)).message).toBe('status (503) was expected to be 200');
-    vitestExpect(failure(() => expect('a', 'body').not.toBe('a')).message).toBe('body ("a") was expected not to be "a"');
-    vitestExpect(failure(() => expect(900, 'latency').toBeLessThan(500)).message).toContain('to be < 500');
+    vitestExpect(failure(() => expect(503, 'status').toBe(200)).message).toBe(
+      'status (503) was expected to be 200',
+    );
+    vitestExpect(failure(() => expect('a', 'body').not.toBe('a')).message).toBe(
+      'body ("a") was expected not to be "a"',
+    );
+    vitestExpect(failure(() => expect(900, 'latency').toBeLessThan(500)).message).toContain(
+      'to be < 500',
+    );
     vitestExpect(failure(() => expect(null).toBeDefined()).errorType).toBe('assertion');
     failure(() => expect('7').toBeLessThan(10));
     failure(() => expect({ a: 1 }).toEqual({ a: 1, b: 2 }));

@@ -4,18 +4,31 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { ApiError, ErrorCode } from '@webguard/shared';
 import { AppError } from '../../errors.js';
 
-const send = (code: ErrorCode, message: string, details?: ApiError['error']['details']): ApiError => ({
+const send = (
+  code: ErrorCode,
+  message: string,
+  details?: ApiError['error']['details'],
+): ApiError => ({
   error: details ? { code, message, details } : { code, message },
 });
 
 /** Fastify's own client errors, mapped to our codes with a message a person can act on. */
-const FASTIFY_CLIENT_ERRORS: Record<string, { code: ErrorCode; message: (error: FastifyError) => string }> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'INVALID_JSON', message: (e) => `the request body is not valid JSON: ${e.message}` },
+const FASTIFY_CLIENT_ERRORS: Record<
+  string,
+  { code: ErrorCode; message: (error: FastifyError) => string }
+> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    code: 'INVALID_JSON',
+    message: (e) => `the request body is not valid JSON: ${e.message}`,
+  },
   FST_ERR_CTP_EMPTY_JSON_BODY: {
     code: 'INVALID_JSON',
     message: () => 'the request says it carries JSON but the body is empty',
   },
-  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE', message: () => 'the request body is larger than the server accepts' },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    code: 'PAYLOAD_TOO_LARGE',
+    message: () => 'the request body is larger than the server accepts',
+  },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
     code: 'UNSUPPORTED_MEDIA_TYPE',
     message: () => 'send the body as JSON with "Content-Type: application/json"',
@@ -41,7 +54,9 @@ export const errorHandler = fp(
           message: issue.message ?? 'is invalid',
         }));
         const summary = details.map((detail) => `${detail.path}: ${detail.message}`).join('; ');
-        return reply.code(400).send(send('VALIDATION_FAILED', `invalid request: ${summary}`, details));
+        return reply
+          .code(400)
+          .send(send('VALIDATION_FAILED', `invalid request: ${summary}`, details));
       }
       if (error instanceof AppError) {
         return reply.code(error.statusCode).send(send(error.code, error.message, error.details));
@@ -54,11 +69,17 @@ export const errorHandler = fp(
         return reply.code(error.statusCode).send(send('VALIDATION_FAILED', error.message));
       }
       request.log.error({ err: error }, 'request failed');
-      return reply.code(500).send(send('INTERNAL', 'the server failed to handle this request; see its log for details'));
+      return reply
+        .code(500)
+        .send(
+          send('INTERNAL', 'the server failed to handle this request; see its log for details'),
+        );
     });
 
     app.setNotFoundHandler((request, reply) =>
-      reply.code(404).send(send('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
+      reply
+        .code(404)
+        .send(send('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
     );
   },
   { name: 'error-handler' },

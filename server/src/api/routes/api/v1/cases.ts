@@ -23,13 +23,19 @@ function checkSkillParams(skills: SkillRegistry, skillName: string, params: Json
       .list()
       .map((skill) => skill.info.name)
       .join(', ');
-    throw new AppError(422, 'UNKNOWN_SKILL', `unknown skill "${skillName}"; installed skills: ${known || 'none'}`, [
-      { path: 'skill_name', message: 'no such skill' },
-    ]);
+    throw new AppError(
+      422,
+      'UNKNOWN_SKILL',
+      `unknown skill "${skillName}"; installed skills: ${known || 'none'}`,
+      [{ path: 'skill_name', message: 'no such skill' }],
+    );
   }
   const result = skills.validateParams(skillName, params);
   if (!result.ok) {
-    const details = result.issues.map((issue) => ({ path: `params.${issue.path}`, message: issue.message }));
+    const details = result.issues.map((issue) => ({
+      path: `params.${issue.path}`,
+      message: issue.message,
+    }));
     throw new AppError(
       400,
       'INVALID_SKILL_PARAMS',
@@ -65,7 +71,8 @@ const caseRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags,
         summary: 'Add a case to a suite',
-        description: "The skill must be installed and `params` must pass the skill's params schema.",
+        description:
+          "The skill must be installed and `params` must pass the skill's params schema.",
         params: SuiteIdParams,
         body: CreateCaseBody,
         response: { 201: TestCase, 400: ApiError, 404: ApiError, 409: ApiError, 422: ApiError },
@@ -80,7 +87,14 @@ const caseRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/suites/:suiteId/cases/:caseId',
-    { schema: { tags, summary: 'Get a case', params: CaseParams, response: { 200: TestCase, 404: ApiError } } },
+    {
+      schema: {
+        tags,
+        summary: 'Get a case',
+        params: CaseParams,
+        response: { 200: TestCase, 404: ApiError },
+      },
+    },
     async (request) => cases.get(request.params.suiteId, request.params.caseId),
   );
 
@@ -99,7 +113,11 @@ const caseRoutes: FastifyPluginAsyncZod = async (app) => {
       const { suiteId, caseId } = request.params;
       const current = await cases.get(suiteId, caseId);
       if (request.body.skill_name !== undefined || request.body.params !== undefined) {
-        checkSkillParams(skills, request.body.skill_name ?? current.skill_name, request.body.params ?? current.params);
+        checkSkillParams(
+          skills,
+          request.body.skill_name ?? current.skill_name,
+          request.body.params ?? current.params,
+        );
       }
       return cases.update(suiteId, caseId, request.body);
     },

@@ -15,7 +15,13 @@ const tags = ['executions'];
 const triggerSchema = {
   tags,
   body: TriggerExecutionBody,
-  response: { 202: TriggerExecutionResponse, 404: ApiError, 409: ApiError, 422: ApiError, 503: ApiError },
+  response: {
+    202: TriggerExecutionResponse,
+    404: ApiError,
+    409: ApiError,
+    422: ApiError,
+    503: ApiError,
+  },
 };
 
 const executionRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -27,7 +33,8 @@ const executionRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         ...triggerSchema,
         summary: 'Run a suite',
-        description: 'Returns at once with the execution id; poll GET /executions/{id} for results.',
+        description:
+          'Returns at once with the execution id; poll GET /executions/{id} for results.',
       },
     },
     async (request, reply) => reply.code(202).send(await executionService.trigger(request.body)),

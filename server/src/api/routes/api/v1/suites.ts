@@ -1,6 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ApiError, CreateSuiteBody, IdParams, ListSuitesQuery, Page, Suite, UpdateSuiteBody } from '@webguard/shared';
+import {
+  ApiError,
+  CreateSuiteBody,
+  IdParams,
+  ListSuitesQuery,
+  Page,
+  Suite,
+  UpdateSuiteBody,
+} from '@webguard/shared';
 
 const tags = ['suites'];
 
@@ -9,21 +17,40 @@ const suiteRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/suites',
-    { schema: { tags, summary: 'List suites', querystring: ListSuitesQuery, response: { 200: Page(Suite) } } },
+    {
+      schema: {
+        tags,
+        summary: 'List suites',
+        querystring: ListSuitesQuery,
+        response: { 200: Page(Suite) },
+      },
+    },
     async (request) => suites.list(request.query),
   );
 
   app.post(
     '/suites',
     {
-      schema: { tags, summary: 'Create a suite', body: CreateSuiteBody, response: { 201: Suite, 409: ApiError } },
+      schema: {
+        tags,
+        summary: 'Create a suite',
+        body: CreateSuiteBody,
+        response: { 201: Suite, 409: ApiError },
+      },
     },
     async (request, reply) => reply.code(201).send(await suites.create(request.body)),
   );
 
   app.get(
     '/suites/:id',
-    { schema: { tags, summary: 'Get a suite', params: IdParams, response: { 200: Suite, 404: ApiError } } },
+    {
+      schema: {
+        tags,
+        summary: 'Get a suite',
+        params: IdParams,
+        response: { 200: Suite, 404: ApiError },
+      },
+    },
     async (request) => suites.get(request.params.id),
   );
 
