@@ -51,11 +51,21 @@ async function serve(role: string, roles: RuntimeRoles): Promise<void> {
   const config = configOrExit();
   const logger = createLogger(config, role);
   let runtime: Awaited<ReturnType<typeof startRuntime>> | undefined;
-  closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
-    if (err) logger.error({ err }, 'fatal error; shutting down');
-    else logger.info({ signal }, 'shutting down');
-    await runtime?.close();
-  });
+  // A skill that forgets to await a promise must not take down every case on this worker.
+  process.on('unhandledRejection', (reason) =>
+    logger.error(
+      { err: reason },
+      'unhandled promise rejection (usually a skill that did not await); still running',
+    ),
+  );
+  closeWithGrace(
+    { delay: 30_000, skip: ['unhandledRejection'], logger },
+    async ({ signal, err }) => {
+      if (err) logger.error({ err }, 'fatal error; shutting down');
+      else logger.info({ signal }, 'shutting down');
+      await runtime?.close();
+    },
+  );
   try {
     runtime = await startRuntime(config, roles, logger);
   } catch (error) {
@@ -75,7 +85,9 @@ const program = new Command()
   .name('webguard')
   .description('WebGuard: run browser, API, performance, security and data checks on a cluster.')
   .version(VERSION)
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Set before the subcommands are added so they inherit it: every usage error exits 2.
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE));
 
 program
   .command('start')
@@ -116,7 +128,5 @@ program
       await database.close();
     }
   });
-
-program.exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE));
 
 await program.parseAsync(process.argv);

@@ -1,23 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closedPort } from '../support/closed-port.js';
 import { json, startFixtureServer } from '../support/fixture-server.js';
 import { TEST_REDIS_URL, uniqueQueuePrefix } from '../support/redis.js';
 import { waitFor } from '../support/wait-for.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * Drives WebGuard as a user does: `webguard start` as a child process on the embedded database,
@@ -39,7 +31,7 @@ describe('webguard start → REST → BullMQ → engine → database', () => {
       '/teapot': json(418, { error: "I'm a teapot" }),
     });
     home = mkdtempSync(join(tmpdir(), 'wg-e2e-'));
-    const port = await freePort();
+    const port = await closedPort();
     base = `http://127.0.0.1:${port}`;
     server = spawn(process.execPath, [CLI, 'start'], {
       env: {
