@@ -46,6 +46,19 @@ function configOrExit(): Config {
   }
 }
 
+/** One line a person can act on for the ways start-up commonly fails; the raw error otherwise. */
+function startFailure(error: unknown, config: Config): string {
+  if (error instanceof RedisUnavailableError || error instanceof DataDirLockedError)
+    return error.message;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE') {
+    return `Port ${config.port} on ${config.host} is already in use (another WebGuard?): stop that process or set PORT.`;
+  }
+  if (code === 'EADDRNOTAVAIL')
+    return `HOST ${config.host} is not an address of this machine: set HOST.`;
+  return `WebGuard could not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+}
+
 /** Starts a long-running role and owns its shutdown: SIGINT/SIGTERM drain, then close in order. */
 async function serve(role: string, roles: RuntimeRoles): Promise<void> {
   const config = configOrExit();
@@ -69,9 +82,7 @@ async function serve(role: string, roles: RuntimeRoles): Promise<void> {
   try {
     runtime = await startRuntime(config, roles, logger);
   } catch (error) {
-    const known = error instanceof RedisUnavailableError || error instanceof DataDirLockedError;
-    if (!known) throw error;
-    process.stderr.write(`${error.message}\n`);
+    process.stderr.write(`${startFailure(error, config)}\n`);
     process.exit(EXIT_INFRASTRUCTURE);
   }
   if (runtime.url) {

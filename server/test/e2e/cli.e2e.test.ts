@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/postgres.js';
 import { closedPort } from '../support/closed-port.js';
+import { TEST_REDIS_URL, uniqueQueuePrefix } from '../support/redis.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const home = mkdtempSync(join(tmpdir(), 'wg-cli-'));
@@ -63,6 +64,24 @@ describe('webguard CLI', () => {
     expect(code).toBe(3);
     expect(stderr).toContain(`Redis is not reachable at redis://127.0.0.1:${port}`);
     expect(stderr).toMatch(/install Redis/i);
+  });
+
+  it('exits 3 naming the port when it is already taken', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const { code, stderr } = webguard(['api'], {
+        PORT: String(port),
+        WEBGUARD_QUEUE_PREFIX: uniqueQueuePrefix(),
+        REDIS_URL: TEST_REDIS_URL,
+      });
+      expect(code).toBe(3);
+      expect(stderr).toContain(`Port ${port} on 127.0.0.1 is already in use`);
+    } finally {
+      blocker.close();
+    }
   });
 
   it('applies migrations with `migrate`, twice without harm', async () => {
