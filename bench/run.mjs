@@ -13,10 +13,16 @@ const available = readdirSync(benchDir, { withFileTypes: true })
 
 const [name, ...args] = process.argv.slice(2);
 if (!name || !available.includes(name)) {
-  console.error(`usage: npm run bench -- NAME [args]; NAME is one of: ${available.join(', ') || '(none yet)'}`);
+  console.error(
+    `usage: npm run bench -- NAME [args]; NAME is one of: ${available.join(', ') || '(none yet)'}`,
+  );
   process.exit(2);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', join(benchDir, name, 'index.ts'), ...args], {
-  stdio: 'inherit',
-});
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', join(benchDir, name, 'index.ts'), ...args],
+  {
+    stdio: 'inherit',
+  },
+);
 process.exit(result.status ?? 1);

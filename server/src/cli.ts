@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import closeWithGrace from 'close-with-grace';
 import { Command, InvalidArgumentError } from 'commander';
+import { registerSkillCommands } from './cli/skill-commands.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { DataDirLockedError, openDatabase } from './db/index.js';
-import { QUEUE_NAMES, isQueueName, type QueueName } from './queues/job-catalog.js';
+import { QUEUE_NAMES, WORKER_QUEUES, isQueueName, type QueueName } from './queues/job-catalog.js';
 import { RedisUnavailableError } from './redis/index.js';
 import { createLogger } from './runtime/logger.js';
 import { startRuntime, type RuntimeRoles } from './runtime/runtime.js';
@@ -102,8 +103,10 @@ const program = new Command()
 
 program
   .command('start')
-  .description('Run everything in one process: API, all workers (the local default).')
-  .action(() => serve('start', { api: true, workers: [...QUEUE_NAMES] }));
+  .description(
+    'Run everything in one process: API, all workers and the scheduler (the local default).',
+  )
+  .action(() => serve('start', { api: true, workers: WORKER_QUEUES, scheduler: true }));
 
 program
   .command('api')
@@ -114,7 +117,7 @@ program
   .command('worker')
   .description('Run cases from the given queues.')
   .option('--queues <names>', `comma-separated queues (${QUEUE_NAMES.join(', ')})`, parseQueues, [
-    ...QUEUE_NAMES,
+    ...WORKER_QUEUES,
   ])
   .option(
     '--concurrency <n>',
@@ -124,6 +127,11 @@ program
   .action((options: { queues: QueueName[]; concurrency?: number }) =>
     serve('worker', { api: false, workers: options.queues, concurrency: options.concurrency }),
   );
+
+program
+  .command('scheduler')
+  .description('Keep cron schedules in step with the suites and start the runs they fire.')
+  .action(() => serve('scheduler', { api: false, workers: [], scheduler: true }));
 
 program
   .command('migrate')
@@ -139,5 +147,7 @@ program
       await database.close();
     }
   });
+
+registerSkillCommands(program);
 
 await program.parseAsync(process.argv);

@@ -69,3 +69,87 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: '70000' })).toThrow(/PORT: must be between 1 and 65535/);
   });
 });
+
+describe('browser and artifact settings', () => {
+  it('defaults to no video, no trace and a local store under the data folder', () => {
+    const config = loadConfig({ WEBGUARD_HOME: '/srv/wg', PATH: '/usr/bin:/bin' });
+    expect(config.browser).toEqual({
+      chromiumPath: undefined,
+      searchPath: '/usr/bin:/bin',
+      video: 'off',
+      trace: 'off',
+    });
+    expect(config.artifacts).toEqual({
+      dir: '/srv/wg/artifacts',
+      retentionDays: 30,
+      s3: undefined,
+    });
+  });
+
+  it('reads a Chromium, capture modes, a folder and a retention period', () => {
+    const config = loadConfig({
+      WEBGUARD_CHROMIUM_PATH: '/opt/chromium/chrome',
+      WEBGUARD_VIDEO: 'always',
+      WEBGUARD_TRACE: 'off',
+      WEBGUARD_ARTIFACTS_DIR: '/data/artifacts',
+      WEBGUARD_ARTIFACT_RETENTION_DAYS: '0',
+    });
+    expect(config.browser).toMatchObject({
+      chromiumPath: '/opt/chromium/chrome',
+      video: 'always',
+      trace: 'off',
+    });
+    expect(config.artifacts).toMatchObject({ dir: '/data/artifacts', retentionDays: 0 });
+  });
+
+  it('switches to S3 when a bucket is set, path-style for a custom endpoint such as MinIO', () => {
+    const minio = loadConfig({
+      WEBGUARD_S3_BUCKET: 'webguard',
+      WEBGUARD_S3_ENDPOINT: 'http://minio:9000',
+      WEBGUARD_S3_ACCESS_KEY_ID: 'minio',
+      WEBGUARD_S3_SECRET_ACCESS_KEY: 'minio123',
+      WEBGUARD_S3_PREFIX: 'prod',
+    });
+    expect(minio.artifacts.s3).toEqual({
+      bucket: 'webguard',
+      prefix: 'prod/',
+      region: 'us-east-1',
+      endpoint: 'http://minio:9000',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'minio', secretAccessKey: 'minio123' },
+    });
+    const aws = loadConfig({ WEBGUARD_S3_BUCKET: 'webguard', WEBGUARD_S3_REGION: 'eu-west-1' });
+    expect(aws.artifacts.s3).toMatchObject({ forcePathStyle: false, credentials: undefined });
+  });
+
+  it('names each bad browser or artifact value', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        WEBGUARD_CHROMIUM_PATH: 'chromium',
+        WEBGUARD_VIDEO: 'sometimes',
+        WEBGUARD_ARTIFACT_RETENTION_DAYS: '-1',
+        WEBGUARD_S3_BUCKET: 'Bad_Bucket',
+        WEBGUARD_S3_ENDPOINT: 'minio:9000',
+        WEBGUARD_S3_ACCESS_KEY_ID: 'only-the-id',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const names = (error as ConfigError).problems.map((line) => line.split(':')[0]);
+    expect(names.sort()).toEqual([
+      'WEBGUARD_ARTIFACT_RETENTION_DAYS',
+      'WEBGUARD_CHROMIUM_PATH',
+      'WEBGUARD_S3_BUCKET',
+      'WEBGUARD_S3_ENDPOINT',
+      'WEBGUARD_VIDEO',
+    ]);
+  });
+
+  it('wants both S3 keys or neither', () => {
+    expect(() => loadConfig({ WEBGUARD_S3_ACCESS_KEY_ID: 'id' })).toThrow(
+      /WEBGUARD_S3_SECRET_ACCESS_KEY: must be set together/,
+    );
+  });
+});

@@ -1,6 +1,8 @@
 import { homedir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { CaptureMode, ERROR_TYPES, ErrorType, RETRYABLE_ERROR_TYPES } from '@webguard/shared';
+import type { S3StoreOptions } from './artifacts/s3-store.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -40,8 +42,44 @@ const pathList = z
       .map((entry) => resolve(entry)),
   );
 
+const absolutePath = z.string().trim().min(1).refine(isAbsolute, 'must be an absolute path');
+
+/** Browser cases and their artifacts (screenshots, videos, traces, logs). */
+const browserAndArtifactEnv = {
+  /** Folders searched for Chromium when WEBGUARD_CHROMIUM_PATH is unset. */
+  PATH: z.string().default(''),
+  WEBGUARD_CHROMIUM_PATH: absolutePath.optional(),
+  WEBGUARD_VIDEO: CaptureMode.default('off'),
+  // Traces and videos cost a third or more of a case's time on a small machine: opt in.
+  WEBGUARD_TRACE: CaptureMode.default('off'),
+  WEBGUARD_ARTIFACTS_DIR: absolutePath.optional(),
+  WEBGUARD_ARTIFACT_RETENTION_DAYS: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number of days')
+    .min(0, 'must be 0 (keep forever) or more days')
+    .max(3650, 'must be at most 3650 days')
+    .default(30),
+  WEBGUARD_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name')
+    .optional(),
+  WEBGUARD_S3_ENDPOINT: url(['http:', 'https:'], 'http://127.0.0.1:9000').optional(),
+  WEBGUARD_S3_REGION: z.string().trim().min(1).default('us-east-1'),
+  WEBGUARD_S3_ACCESS_KEY_ID: z.string().trim().min(1).optional(),
+  WEBGUARD_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  WEBGUARD_S3_FORCE_PATH_STYLE: z.stringbool({ error: 'must be true or false' }).optional(),
+  WEBGUARD_S3_PREFIX: z
+    .string()
+    .regex(
+      /^([\w.-]+\/)*[\w.-]*$/,
+      'must be a key prefix like webguard/ (letters, digits, . _ - and /)',
+    )
+    .default(''),
+};
+
 /** Every environment variable WebGuard reads, with its default. Nothing else reads process.env. */
 export const EnvSchema = z.object({
+  ...browserAndArtifactEnv,
   HOST: z.string().trim().min(1).default('127.0.0.1'),
   PORT: port.default(8000),
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user@127.0.0.1:5432/webguard')
@@ -66,9 +104,94 @@ export const EnvSchema = z.object({
   WEBGUARD_CONCURRENCY_PERFORMANCE: positiveInt(500).default(1),
   WEBGUARD_CONCURRENCY_SECURITY: positiveInt(500).default(5),
   WEBGUARD_CONCURRENCY_EXECUTIONS: positiveInt(500).default(5),
+  WEBGUARD_CONCURRENCY_SCHEDULES: positiveInt(500).default(2),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  WEBGUARD_SECRET_KEY: z
+    .string()
+    .trim()
+    .refine(
+      (value) => /^[0-9a-fA-F]{64}$/.test(value) || Buffer.from(value, 'base64').length === 32,
+      'must be 32 bytes as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)',
+    )
+    .optional(),
+  WEBGUARD_DEFAULT_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  WEBGUARD_RETRY_BASE_MS: positiveInt(3_600_000).default(1_000),
+  WEBGUARD_RETRY_MAX_MS: positiveInt(3_600_000).default(60_000),
+  WEBGUARD_RETRYABLE_ERRORS: z
+    .string()
+    .default(RETRYABLE_ERROR_TYPES.join(','))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(ErrorType, { error: `must list error types from: ${ERROR_TYPES.join(', ')}` })),
+  WEBGUARD_STALLED_INTERVAL_MS: positiveInt(3_600_000).default(30_000),
+  WEBGUARD_REAPER_INTERVAL_MS: positiveInt(3_600_000).default(30_000),
+  WEBGUARD_SCHEDULE_TIMEZONE: z
+    .string()
+    .default('UTC')
+    .refine((zone) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an IANA time zone such as Europe/Berlin or UTC'),
 });
 export type Env = z.infer<typeof EnvSchema>;
+
+/** S3 keys come in pairs: one without the other is a mistake worth stopping for. */
+const EnvWithChecks = EnvSchema.superRefine((env, context) => {
+  const keyId = env.WEBGUARD_S3_ACCESS_KEY_ID !== undefined;
+  const secret = env.WEBGUARD_S3_SECRET_ACCESS_KEY !== undefined;
+  if (keyId !== secret) {
+    context.addIssue({
+      code: 'custom',
+      path: [keyId ? 'WEBGUARD_S3_SECRET_ACCESS_KEY' : 'WEBGUARD_S3_ACCESS_KEY_ID'],
+      message: 'must be set together with the other WEBGUARD_S3_*_KEY variable',
+    });
+  }
+});
+
+function browserConfig(e: Env): Config['browser'] {
+  return {
+    chromiumPath: e.WEBGUARD_CHROMIUM_PATH,
+    searchPath: e.PATH,
+    video: e.WEBGUARD_VIDEO,
+    trace: e.WEBGUARD_TRACE,
+  };
+}
+
+function artifactConfig(e: Env): Config['artifacts'] {
+  const bucket = e.WEBGUARD_S3_BUCKET;
+  const prefix = e.WEBGUARD_S3_PREFIX;
+  return {
+    dir: e.WEBGUARD_ARTIFACTS_DIR ?? join(e.WEBGUARD_HOME, 'artifacts'),
+    retentionDays: e.WEBGUARD_ARTIFACT_RETENTION_DAYS,
+    s3:
+      bucket === undefined
+        ? undefined
+        : {
+            bucket,
+            prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`,
+            region: e.WEBGUARD_S3_REGION,
+            endpoint: e.WEBGUARD_S3_ENDPOINT,
+            // Compatible services (MinIO) address buckets by path; AWS by host name.
+            forcePathStyle: e.WEBGUARD_S3_FORCE_PATH_STYLE ?? e.WEBGUARD_S3_ENDPOINT !== undefined,
+            credentials:
+              e.WEBGUARD_S3_ACCESS_KEY_ID !== undefined &&
+              e.WEBGUARD_S3_SECRET_ACCESS_KEY !== undefined
+                ? {
+                    accessKeyId: e.WEBGUARD_S3_ACCESS_KEY_ID,
+                    secretAccessKey: e.WEBGUARD_S3_SECRET_ACCESS_KEY,
+                  }
+                : undefined,
+          },
+  };
+}
 
 export interface Config {
   host: string;
@@ -90,8 +213,41 @@ export interface Config {
     performance: number;
     security: number;
     executions: number;
+    schedules: number;
   };
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Chromium for browser cases, and what they capture unless their params say otherwise. */
+  browser: {
+    /** WEBGUARD_CHROMIUM_PATH; unset means found on first use. */
+    chromiumPath: string | undefined;
+    searchPath: string;
+    /** Default `off`. */
+    video: CaptureMode;
+    /** Default `off`. */
+    trace: CaptureMode;
+  };
+  artifacts: {
+    /** Folder of the local store; default `$WEBGUARD_HOME/artifacts`. */
+    dir: string;
+    /** Artifacts older than this many days are deleted; 0 keeps them forever. Default 30. */
+    retentionDays: number;
+    /** Set when WEBGUARD_S3_BUCKET is: artifacts then go to S3 instead of `dir`. */
+    s3: S3StoreOptions | undefined;
+  };
+  /** Key that encrypts environment secrets; absent means a key file under `home`. */
+  secretKey: Buffer | undefined;
+  retries: {
+    /** Retries of a case with no `retries` of its own, when its suite retries on failure. */
+    defaultRetries: number;
+    baseMs: number;
+    maxMs: number;
+    retryable: ErrorType[];
+  };
+  /** How long a worker may go silent before its jobs are handed to another worker. */
+  stalledIntervalMs: number;
+  reaperIntervalMs: number;
+  /** Zone for cron expressions of suites that do not name one. */
+  scheduleTimezone: string;
 }
 
 /** A bad configuration, with one line per bad value. */
@@ -108,7 +264,7 @@ function quote(value: string | undefined): string {
 
 /** Parses the environment once at start; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = EnvSchema.safeParse(env);
+  const parsed = EnvWithChecks.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '(environment)');
@@ -133,7 +289,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       performance: e.WEBGUARD_CONCURRENCY_PERFORMANCE,
       security: e.WEBGUARD_CONCURRENCY_SECURITY,
       executions: e.WEBGUARD_CONCURRENCY_EXECUTIONS,
+      schedules: e.WEBGUARD_CONCURRENCY_SCHEDULES,
     },
     logLevel: e.LOG_LEVEL,
+    browser: browserConfig(e),
+    artifacts: artifactConfig(e),
+    secretKey: e.WEBGUARD_SECRET_KEY
+      ? Buffer.from(
+          e.WEBGUARD_SECRET_KEY,
+          /^[0-9a-fA-F]{64}$/.test(e.WEBGUARD_SECRET_KEY) ? 'hex' : 'base64',
+        )
+      : undefined,
+    retries: {
+      defaultRetries: e.WEBGUARD_DEFAULT_RETRIES,
+      baseMs: e.WEBGUARD_RETRY_BASE_MS,
+      maxMs: e.WEBGUARD_RETRY_MAX_MS,
+      retryable: e.WEBGUARD_RETRYABLE_ERRORS,
+    },
+    stalledIntervalMs: e.WEBGUARD_STALLED_INTERVAL_MS,
+    reaperIntervalMs: e.WEBGUARD_REAPER_INTERVAL_MS,
+    scheduleTimezone: e.WEBGUARD_SCHEDULE_TIMEZONE,
   };
 }

@@ -49,3 +49,22 @@ export type UserRole = z.infer<typeof UserRole>;
 export const ARTIFACT_KINDS = ['screenshot', 'video', 'trace', 'log', 'attachment'] as const;
 export const ArtifactKind = z.enum(ARTIFACT_KINDS);
 export type ArtifactKind = z.infer<typeof ArtifactKind>;
+
+/** Where one case of a running execution stands. */
+export const EXECUTION_CASE_STATES = [
+  'pending',
+  'queued',
+  'running',
+  'done',
+  'skipped',
+  'cancelled',
+] as const;
+export const ExecutionCaseState = z.enum(EXECUTION_CASE_STATES);
+export type ExecutionCaseState = z.infer<typeof ExecutionCaseState>;
+
+/** Failures worth retrying by default: the ones a second attempt can plausibly fix. */
+export const RETRYABLE_ERROR_TYPES = [
+  'timeout',
+  'network',
+  'system',
+] as const satisfies readonly ErrorType[];

@@ -7,7 +7,9 @@ import {
 import { errorHandler } from './plugins/error-handler.js';
 import { openapi } from './plugins/openapi.js';
 import healthRoutes from './routes/health.js';
+import artifactRoutes from './routes/api/v1/artifacts.js';
 import caseRoutes from './routes/api/v1/cases.js';
+import environmentRoutes from './routes/api/v1/environments.js';
 import executionRoutes from './routes/api/v1/executions.js';
 import skillRoutes from './routes/api/v1/skills.js';
 import suiteRoutes from './routes/api/v1/suites.js';
@@ -44,7 +46,9 @@ export async function buildApp(options: BuildAppOptions) {
       await api.register(suiteRoutes);
       await api.register(caseRoutes);
       await api.register(executionRoutes);
+      await api.register(environmentRoutes);
       await api.register(skillRoutes);
+      await api.register(artifactRoutes);
     },
     { prefix: '/api/v1' },
   );

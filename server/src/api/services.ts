@@ -1,6 +1,14 @@
 import type { ReadinessResponse } from '@webguard/shared';
-import type { CaseRepository, ExecutionRepository, SuiteRepository } from '../db/index.js';
+import type { ArtifactService } from '../artifacts/index.js';
+import type {
+  CaseRepository,
+  EnvironmentRepository,
+  ExecutionRepository,
+  SuiteRepository,
+} from '../db/index.js';
+import type { ExecutionCoordinator } from '../orchestration/execution-coordinator.js';
 import type { ExecutionService } from '../services/execution-service.js';
+import type { ScheduleService } from '../services/schedule-service.js';
 import type { SkillRegistry } from '../skills/index.js';
 
 /** What route handlers may use; built once per process by the runtime and handed to the app. */
@@ -8,8 +16,12 @@ export interface ApiServices {
   suites: SuiteRepository;
   cases: CaseRepository;
   executions: ExecutionRepository;
+  environments: EnvironmentRepository;
   executionService: ExecutionService;
+  coordinator: ExecutionCoordinator;
+  schedules: ScheduleService;
   skills: SkillRegistry;
+  artifacts: ArtifactService;
   readiness(): Promise<ReadinessResponse>;
 }
 

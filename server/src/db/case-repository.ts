@@ -29,6 +29,9 @@ export class CaseRepository {
           priority: body.priority,
           timeoutSeconds: body.timeout_seconds,
           enabled: body.enabled,
+          dependsOn: body.depends_on,
+          group: body.group ?? null,
+          retries: body.retries ?? null,
         })
         .returning();
       return toTestCase(row!);
@@ -70,6 +73,16 @@ export class CaseRepository {
     return rows.map(toTestCase);
   }
 
+  /** Every case of the suite, enabled or not, e.g. to check its dependency graph. */
+  async listAll(suiteId: number): Promise<TestCase[]> {
+    const rows = await this.db
+      .select()
+      .from(testCases)
+      .where(eq(testCases.suiteId, suiteId))
+      .orderBy(asc(testCases.id));
+    return rows.map(toTestCase);
+  }
+
   async get(suiteId: number, caseId: number): Promise<TestCase> {
     const [row] = await this.db
       .select()
@@ -90,6 +103,9 @@ export class CaseRepository {
           priority: body.priority,
           timeoutSeconds: body.timeout_seconds,
           enabled: body.enabled,
+          dependsOn: body.depends_on,
+          group: body.group,
+          retries: body.retries,
           updatedAt: new Date(),
         })
         .where(and(eq(testCases.suiteId, suiteId), eq(testCases.id, caseId)))

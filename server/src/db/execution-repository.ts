@@ -24,6 +24,9 @@ export interface NewExecution {
   triggeredBy: TriggerSource;
   ciCommitSha?: string | undefined;
   ciBranch?: string | undefined;
+  environment?: { id: number; name: string } | undefined;
+  idempotencyKey?: string | undefined;
+  rerunOf?: number | undefined;
 }
 
 export class ExecutionRepository {
@@ -39,6 +42,10 @@ export class ExecutionRepository {
         triggeredBy: input.triggeredBy,
         ciCommitSha: input.ciCommitSha ?? null,
         ciBranch: input.ciBranch ?? null,
+        environmentId: input.environment?.id ?? null,
+        environmentName: input.environment?.name ?? null,
+        idempotencyKey: input.idempotencyKey ?? null,
+        rerunOf: input.rerunOf ?? null,
       })
       .returning({ id: testExecutions.id });
     return this.get(row!.id);
@@ -144,6 +151,56 @@ export class ExecutionRepository {
     return !row || (FINAL_EXECUTION_STATUSES as readonly string[]).includes(row.status);
   }
 
+  /** The execution with this idempotency key for the suite, if one was started already. */
+  async findByIdempotencyKey(suiteId: number, key: string): Promise<Execution | undefined> {
+    const [row] = await this.db
+      .select({ id: testExecutions.id })
+      .from(testExecutions)
+      .where(and(eq(testExecutions.suiteId, suiteId), eq(testExecutions.idempotencyKey, key)));
+    return row && this.get(row.id);
+  }
+
+  /** A CI run of this suite for this commit that is still queued or running. */
+  async findOpenForCommit(suiteId: number, commitSha: string): Promise<Execution | undefined> {
+    const [row] = await this.db
+      .select({ id: testExecutions.id })
+      .from(testExecutions)
+      .where(
+        and(
+          eq(testExecutions.suiteId, suiteId),
+          eq(testExecutions.ciCommitSha, commitSha),
+          inArray(testExecutions.status, OPEN_STATUSES),
+        ),
+      )
+      .orderBy(desc(testExecutions.id))
+      .limit(1);
+    return row && this.get(row.id);
+  }
+
+  /** Recomputes the counters from the result rows without touching the status. */
+  async refreshCounts(id: number): Promise<void> {
+    const summary = summarize(await this.countResults(id));
+    await this.db
+      .update(testExecutions)
+      .set({
+        passedTests: summary.passed,
+        failedTests: summary.failed,
+        skippedTests: summary.skipped,
+      })
+      .where(eq(testExecutions.id, id));
+  }
+
+  private async countResults(id: number) {
+    const rows = await this.db
+      .select({ status: testResults.status, value: count() })
+      .from(testResults)
+      .where(eq(testResults.executionId, id))
+      .groupBy(testResults.status);
+    const counts = emptyCounts();
+    for (const row of rows) counts[row.status as ResultStatus] = row.value;
+    return counts;
+  }
+
   /**
    * Closes the execution once every case has a result: status and counts are computed from the
    * result rows. The row lock makes concurrent workers finishing the last cases close it once.
@@ -155,16 +212,10 @@ export class ExecutionRepository {
         .select()
         .from(testExecutions)
         .where(eq(testExecutions.id, id))
-        .for('update');
+        .for('no key update');
       if (!execution || !OPEN_STATUSES.includes(execution.status)) return false;
 
-      const rows = await tx
-        .select({ status: testResults.status, value: count() })
-        .from(testResults)
-        .where(eq(testResults.executionId, id))
-        .groupBy(testResults.status);
-      const counts = emptyCounts();
-      for (const row of rows) counts[row.status as ResultStatus] = row.value;
+      const counts = await new ExecutionRepository(tx).countResults(id);
       const summary = summarize(counts);
       if (summary.total < execution.totalTests) return false;
 

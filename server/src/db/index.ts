@@ -3,5 +3,6 @@ export { DataDirLockedError } from './data-dir-lock.js';
 export { SuiteRepository } from './suite-repository.js';
 export { CaseRepository } from './case-repository.js';
 export { ExecutionRepository, type NewExecution } from './execution-repository.js';
-export { ResultRepository } from './result-repository.js';
+export { ResultRepository, type ResultCase } from './result-repository.js';
 export { SkillRegistryRepository } from './skill-registry-repository.js';
+export { EnvironmentRepository, type EnvironmentValues } from './environment-repository.js';

@@ -20,6 +20,9 @@ export const toSuite = (row: SuiteRow): Suite => ({
   max_concurrent_tests: row.maxConcurrentTests,
   timeout_minutes: row.timeoutMinutes,
   retry_on_failure: row.retryOnFailure,
+  schedule_timezone: row.scheduleTimezone,
+  stop_on_error: row.stopOnError,
+  max_failures: row.maxFailures,
   created_at: iso(row.createdAt),
   updated_at: iso(row.updatedAt),
 });
@@ -33,6 +36,9 @@ export const toTestCase = (row: CaseRow): TestCase => ({
   priority: row.priority,
   timeout_seconds: row.timeoutSeconds,
   enabled: row.enabled,
+  depends_on: row.dependsOn,
+  group: row.group,
+  retries: row.retries,
   created_at: iso(row.createdAt),
   updated_at: iso(row.updatedAt),
 });
@@ -54,6 +60,8 @@ export const toExecution = (row: ExecutionRow, suiteName: string): Execution => 
   ci_commit_sha: row.ciCommitSha,
   ci_branch: row.ciBranch,
   error_message: row.errorMessage,
+  environment: row.environmentName,
+  rerun_of: row.rerunOf,
 });
 
 export const toMetric = (row: MetricRow): Metric => ({
@@ -79,6 +87,8 @@ export const toTestResult = (row: ResultRow, metrics: MetricRow[]): TestResult =
   video_url: row.videoUrl,
   log_url: row.logUrl,
   retry_count: row.retryCount,
+  flaky: row.flaky,
+  compensation: row.compensation ?? null,
   started_at: isoOrNull(row.startedAt),
   completed_at: isoOrNull(row.completedAt),
   steps: row.steps,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CaseOutcome, CaseSnapshot } from '@webguard/shared';
+import type { CaseOutcome } from '@webguard/shared';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.js';
 import {
   CaseRepository,
@@ -14,6 +14,7 @@ import {
   SkillRegistryRepository,
   SuiteRepository,
   type DatabaseHandle,
+  type ResultCase,
 } from './index.js';
 import { suiteStatistics } from './schema.js';
 
@@ -85,6 +86,7 @@ describe.each(backends)('repositories on $name', (backend) => {
       max_concurrent_tests: 5,
       timeout_minutes: 60,
       retry_on_failure: true,
+      stop_on_error: false,
     });
     expect(smoke).toMatchObject({
       name: 'smoke',
@@ -98,6 +100,7 @@ describe.each(backends)('repositories on $name', (backend) => {
       max_concurrent_tests: 1,
       timeout_minutes: 5,
       retry_on_failure: false,
+      stop_on_error: false,
     });
     await expect(
       suites.create({
@@ -106,6 +109,7 @@ describe.each(backends)('repositories on $name', (backend) => {
         max_concurrent_tests: 5,
         timeout_minutes: 60,
         retry_on_failure: true,
+        stop_on_error: false,
       }),
     ).rejects.toMatchObject({ statusCode: 409, message: 'a suite named "smoke" already exists' });
 
@@ -139,6 +143,7 @@ describe.each(backends)('repositories on $name', (backend) => {
       max_concurrent_tests: 5,
       timeout_minutes: 60,
       retry_on_failure: true,
+      stop_on_error: false,
     });
     const low = await cases.create(suite.id, {
       name: 'low',
@@ -147,6 +152,7 @@ describe.each(backends)('repositories on $name', (backend) => {
       priority: 0,
       timeout_seconds: 30,
       enabled: true,
+      depends_on: [],
     });
     await cases.create(suite.id, {
       name: 'high',
@@ -155,6 +161,7 @@ describe.each(backends)('repositories on $name', (backend) => {
       priority: 5,
       timeout_seconds: 30,
       enabled: true,
+      depends_on: [],
     });
     await cases.create(suite.id, {
       name: 'off',
@@ -163,6 +170,7 @@ describe.each(backends)('repositories on $name', (backend) => {
       priority: 9,
       timeout_seconds: 30,
       enabled: false,
+      depends_on: [],
     });
     await expect(
       cases.create(suite.id, {
@@ -172,6 +180,7 @@ describe.each(backends)('repositories on $name', (backend) => {
         priority: 0,
         timeout_seconds: 30,
         enabled: true,
+        depends_on: [],
       }),
     ).rejects.toMatchObject({ statusCode: 409 });
     expect((await cases.listRunnable(suite.id)).map((c) => c.name)).toEqual(['high', 'low']);
@@ -196,8 +205,9 @@ describe.each(backends)('repositories on $name', (backend) => {
       max_concurrent_tests: 5,
       timeout_minutes: 60,
       retry_on_failure: true,
+      stop_on_error: false,
     });
-    const snapshots: CaseSnapshot[] = [];
+    const snapshots: ResultCase[] = [];
     for (const name of ['a', 'b', 'c']) {
       const created = await cases.create(suite.id, {
         name,
@@ -206,15 +216,9 @@ describe.each(backends)('repositories on $name', (backend) => {
         priority: 0,
         timeout_seconds: 30,
         enabled: true,
+        depends_on: [],
       });
-      snapshots.push({
-        case_id: created.id,
-        name,
-        skill_name: 'http-check',
-        params: {},
-        priority: 0,
-        timeout_seconds: 30,
-      });
+      snapshots.push({ caseId: created.id, name, skillName: 'http-check' });
     }
     const execution = await executions.create({
       suiteId: suite.id,
@@ -235,7 +239,7 @@ describe.each(backends)('repositories on $name', (backend) => {
 
     expect(await results.record(execution.id, snapshots[0]!, outcome('passed'))).toBe(true);
     expect(await results.record(execution.id, snapshots[0]!, outcome('failed'))).toBe(false);
-    expect(await results.exists(execution.id, snapshots[0]!.case_id)).toBe(true);
+    expect(await results.exists(execution.id, snapshots[0]!.caseId)).toBe(true);
     expect(await executions.finalizeIfComplete(execution.id)).toBeUndefined();
 
     await results.record(execution.id, snapshots[1]!, outcome('passed'));
@@ -311,6 +315,7 @@ describe.each(backends)('repositories on $name', (backend) => {
       max_concurrent_tests: 5,
       timeout_minutes: 60,
       retry_on_failure: true,
+      stop_on_error: false,
     });
     const execution = await executions.create({
       suiteId: suite.id,

@@ -1,17 +1,29 @@
 import { and, eq } from 'drizzle-orm';
-import type { CaseOutcome, CaseSnapshot } from '@webguard/shared';
+import type { CaseOutcome, CompensationRecord, ResultStatus } from '@webguard/shared';
 import type { Database } from './database.js';
 import { testMetrics, testResults } from './schema.js';
+
+/** Which case a result belongs to, as the run knew it. */
+export interface ResultCase {
+  caseId: number;
+  name: string;
+  skillName: string;
+}
 
 export class ResultRepository {
   constructor(private readonly db: Database) {}
 
   async exists(executionId: number, caseId: number): Promise<boolean> {
+    return (await this.statusOf(executionId, caseId)) !== undefined;
+  }
+
+  /** The recorded status of a case in a run, if it has a result yet. */
+  async statusOf(executionId: number, caseId: number): Promise<ResultStatus | undefined> {
     const [row] = await this.db
-      .select({ id: testResults.id })
+      .select({ status: testResults.status })
       .from(testResults)
       .where(and(eq(testResults.executionId, executionId), eq(testResults.testCaseId, caseId)));
-    return row !== undefined;
+    return row?.status as ResultStatus | undefined;
   }
 
   /**
@@ -20,24 +32,25 @@ export class ResultRepository {
    */
   async record(
     executionId: number,
-    testCase: CaseSnapshot,
+    testCase: ResultCase,
     outcome: CaseOutcome,
     retryCount = 0,
   ): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      const [row] = await tx
+    const write = async (db: Database) => {
+      const [row] = await db
         .insert(testResults)
         .values({
           executionId,
-          testCaseId: testCase.case_id,
+          testCaseId: testCase.caseId,
           testName: testCase.name,
-          skillName: testCase.skill_name,
+          skillName: testCase.skillName,
           status: outcome.status,
           errorMessage: outcome.error_message,
           errorType: outcome.error_type,
           stackTrace: outcome.stack_trace,
           executionTimeMs: outcome.execution_time_ms,
           retryCount,
+          flaky: outcome.status === 'passed' && retryCount > 0,
           startedAt: new Date(outcome.started_at),
           completedAt: new Date(outcome.completed_at),
           steps: outcome.steps,
@@ -48,7 +61,7 @@ export class ResultRepository {
         .returning({ id: testResults.id });
       if (!row) return false;
       if (outcome.metrics.length > 0) {
-        await tx.insert(testMetrics).values(
+        await db.insert(testMetrics).values(
           outcome.metrics.map((metric) => ({
             testResultId: row.id,
             metricName: metric.name,
@@ -58,6 +71,19 @@ export class ResultRepository {
         );
       }
       return true;
-    });
+    };
+    // One statement needs no transaction; a result with metrics is written whole or not at all.
+    return outcome.metrics.length === 0 ? write(this.db) : this.db.transaction(write);
+  }
+
+  async setCompensation(
+    executionId: number,
+    caseId: number,
+    record: CompensationRecord,
+  ): Promise<void> {
+    await this.db
+      .update(testResults)
+      .set({ compensation: record })
+      .where(and(eq(testResults.executionId, executionId), eq(testResults.testCaseId, caseId)));
   }
 }

@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm';
+import type { SealedSecret } from '../orchestration/secret-box.js';
 import {
+  type AnyPgColumn,
   bigint,
   boolean,
   check,
@@ -17,6 +19,8 @@ import {
 } from 'drizzle-orm/pg-core';
 import {
   ARTIFACT_KINDS,
+  EXECUTION_CASE_STATES,
+  type CompensationRecord,
   ERROR_TYPES,
   EXECUTION_STATUSES,
   RESULT_STATUSES,
@@ -43,6 +47,23 @@ export const testSuites = pgTable('test_suites', {
   maxConcurrentTests: integer('max_concurrent_tests').notNull().default(5),
   timeoutMinutes: integer('timeout_minutes').notNull().default(60),
   retryOnFailure: boolean('retry_on_failure').notNull().default(true),
+  /** IANA zone the cron expression is read in; null means UTC. */
+  scheduleTimezone: varchar('schedule_timezone', { length: 64 }),
+  /** Skip the cases not yet started once one case fails. */
+  stopOnError: boolean('stop_on_error').notNull().default(false),
+  /** Cancel the rest of a run after this many failed cases; null means never. */
+  maxFailures: integer('max_failures'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const environments = pgTable('environments', {
+  id: serial('id').primaryKey(),
+  name: varchar('name', { length: 100 }).notNull().unique(),
+  description: text('description'),
+  variables: jsonb('variables').$type<Record<string, string>>().notNull().default({}),
+  /** Secret values encrypted with the server's key; never returned by the API. */
+  secrets: jsonb('secrets').$type<Record<string, SealedSecret>>().notNull().default({}),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
@@ -96,8 +117,21 @@ export const testExecutions = pgTable(
     ciCommitSha: varchar('ci_commit_sha', { length: 64 }),
     ciBranch: varchar('ci_branch', { length: 100 }),
     errorMessage: text('error_message'),
+    environmentId: integer('environment_id').references(() => environments.id, {
+      onDelete: 'set null',
+    }),
+    /** Kept by name too, so the record survives the environment being deleted. */
+    environmentName: varchar('environment_name', { length: 100 }),
+    /** A retried trigger with the same key returns this execution instead of starting another. */
+    idempotencyKey: varchar('idempotency_key', { length: 255 }),
+    rerunOf: integer('rerun_of').references((): AnyPgColumn => testExecutions.id, {
+      onDelete: 'set null',
+    }),
   },
   (table) => [
+    uniqueIndex('uq_test_executions_idempotency')
+      .on(table.suiteId, table.idempotencyKey)
+      .where(sql`idempotency_key IS NOT NULL`),
     index('idx_test_executions_started').on(table.startedAt.desc()),
     index('idx_test_executions_status').on(table.status),
     index('idx_test_executions_suite').on(table.suiteId, table.startedAt.desc()),
@@ -126,6 +160,10 @@ export const testResults = pgTable(
     videoUrl: varchar('video_url', { length: 500 }),
     logUrl: varchar('log_url', { length: 500 }),
     retryCount: integer('retry_count').notNull().default(0),
+    /** Passed only after a retry. */
+    flaky: boolean('flaky').notNull().default(false),
+    /** What undoing this case's work did when a later case of the run failed. */
+    compensation: jsonb('compensation').$type<CompensationRecord>(),
     startedAt: timestamp('started_at', { withTimezone: true }),
     completedAt: timestamp('completed_at', { withTimezone: true }),
     steps: jsonb('steps').$type<StepRecord[]>().notNull().default([]),
@@ -144,6 +182,45 @@ export const testResults = pgTable(
       'ck_test_results_error_type',
       sql`error_type IS NULL OR ${oneOf('error_type', ERROR_TYPES)}`,
     ),
+  ],
+);
+
+/**
+ * The state of each case within one execution: the coordinator decides from these rows what to
+ * dispatch next, so any process can pick up where another stopped.
+ */
+export const executionCases = pgTable(
+  'execution_cases',
+  {
+    id: serial('id').primaryKey(),
+    executionId: integer('execution_id')
+      .notNull()
+      .references(() => testExecutions.id, { onDelete: 'cascade' }),
+    caseId: integer('case_id').notNull(),
+    name: varchar('name', { length: 255 }).notNull(),
+    skillName: varchar('skill_name', { length: 100 }).notNull(),
+    params: jsonb('params').$type<JsonObject>().notNull().default({}),
+    /** Names of the cases (groups already expanded) that must pass first. */
+    dependsOn: jsonb('depends_on').$type<string[]>().notNull().default([]),
+    priority: integer('priority').notNull().default(0),
+    timeoutSeconds: integer('timeout_seconds').notNull(),
+    retries: integer('retries').notNull().default(0),
+    /** Position among equally ready cases: from priority and history. */
+    dispatchOrder: integer('dispatch_order').notNull().default(0),
+    state: varchar('state', { length: 20 }).notNull().default('pending'),
+    attempt: integer('attempt').notNull().default(0),
+    resultStatus: varchar('result_status', { length: 20 }),
+    outputs: jsonb('outputs').$type<JsonObject>(),
+    /** null, or `queued`/`done` once this passed case is being or has been compensated. */
+    compensationState: varchar('compensation_state', { length: 20 }),
+    queuedAt: timestamp('queued_at', { withTimezone: true }),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (table) => [
+    uniqueIndex('uq_execution_cases_case').on(table.executionId, table.caseId),
+    index('idx_execution_cases_state').on(table.executionId, table.state),
+    check('ck_execution_cases_state', oneOf('state', EXECUTION_CASE_STATES)),
   ],
 );
 

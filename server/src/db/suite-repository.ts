@@ -32,6 +32,9 @@ export class SuiteRepository {
           maxConcurrentTests: body.max_concurrent_tests,
           timeoutMinutes: body.timeout_minutes,
           retryOnFailure: body.retry_on_failure,
+          scheduleTimezone: body.schedule_timezone ?? null,
+          stopOnError: body.stop_on_error,
+          maxFailures: body.max_failures ?? null,
         })
         .returning();
       return toSuite(row!);
@@ -64,6 +67,11 @@ export class SuiteRepository {
     };
   }
 
+  /** Every suite, e.g. to reconcile schedules. */
+  async all(): Promise<Suite[]> {
+    return (await this.db.select().from(testSuites).orderBy(asc(testSuites.id))).map(toSuite);
+  }
+
   async find(id: number): Promise<Suite | undefined> {
     const [row] = await this.db.select().from(testSuites).where(eq(testSuites.id, id));
     return row && toSuite(row);
@@ -92,6 +100,9 @@ export class SuiteRepository {
           maxConcurrentTests: body.max_concurrent_tests,
           timeoutMinutes: body.timeout_minutes,
           retryOnFailure: body.retry_on_failure,
+          scheduleTimezone: body.schedule_timezone,
+          stopOnError: body.stop_on_error,
+          maxFailures: body.max_failures,
           updatedAt: new Date(),
         })
         .where(eq(testSuites.id, id))

@@ -1,4 +1,5 @@
 export { runCase, type RunCaseInput } from './run-case.js';
+export { runCompensation, type RunCompensationInput } from './run-compensation.js';
 export {
   createSkillContext,
   type CaseListeners,
@@ -24,3 +25,16 @@ export {
   type ParamsCheck,
 } from './check-params.js';
 export { toJsonObject, type JsonObjectResult } from './to-json-object.js';
+export { createMasker, maskJson, MASK } from './masking.js';
+export {
+  BrowserPool,
+  BrowserUnavailableError,
+  findChromium,
+  type BrowserPoolOptions,
+} from './browser/index.js';
+export {
+  caseCapabilities,
+  MAX_ATTACHMENT_BYTES,
+  type ArtifactFile,
+  type ArtifactSink,
+} from './artifact-sink.js';

@@ -7,9 +7,17 @@ import {
   type JsonObject,
   type SkillDefinition,
 } from '@webguard/shared';
+import { caseCapabilities, type ArtifactSink } from './artifact-sink.js';
+import {
+  openCaseBrowser,
+  settleCaseBrowser,
+  type BrowserPool,
+  type CaseBrowser,
+} from './browser/index.js';
 import { checkParamsAsync, describeIssues } from './check-params.js';
 import { classifyError, type ErrorClassification } from './classify-error.js';
 import { createHttpClient } from './http-client.js';
+import { maskJson } from './masking.js';
 import { createSkillContext, type CaseListeners, type CaseRecord } from './skill-context.js';
 import { timerDelay } from './timer-delay.js';
 import { toJsonObject } from './to-json-object.js';
@@ -26,6 +34,12 @@ export interface RunCaseInput extends CaseListeners {
   /** Aborting it cancels the case (the case ends `error`, message "cancelled"). */
   signal?: AbortSignal;
   logger?: Logger;
+  /** Hides secret values (resolved into params) in logs, steps, errors and outputs. */
+  mask?: (text: string) => string;
+  /** The worker's browser, for cases of browser skills. */
+  browsers?: BrowserPool;
+  /** Keeps the case's screenshots, video, trace, logs and attachments; none drops them. */
+  artifacts?: ArtifactSink;
 }
 
 type Ending =
@@ -109,8 +123,12 @@ export async function runCase(input: RunCaseInput): Promise<CaseOutcome> {
     case_name: input.caseName,
     skill: input.skill.name,
   });
+  const mask = input.mask ?? ((text: string) => text);
   const outcome = (verdict: Verdict, record: CaseRecord): CaseOutcome => ({
     ...verdict,
+    error_message: verdict.error_message === null ? null : mask(verdict.error_message),
+    stack_trace: verdict.stack_trace === null ? null : mask(verdict.stack_trace),
+    outputs: maskJson(verdict.outputs, mask),
     started_at: startedAt.toISOString(),
     completed_at: new Date().toISOString(),
     execution_time_ms: Math.round(performance.now() - start),
@@ -128,7 +146,18 @@ export async function runCase(input: RunCaseInput): Promise<CaseOutcome> {
       return outcome(systemError(message), emptyRecord());
     }
 
-    // 3. One controller ends everything the skill started, at the deadline or on cancel.
+    // 3. Browser skills get a fresh context on the worker's shared Chromium.
+    let browser: CaseBrowser | undefined;
+    if (input.skill.category === 'browser') {
+      try {
+        const options = { artifacts: input.artifacts, caseName: input.caseName, logger };
+        browser = await openCaseBrowser(input.browsers, checked.params, options);
+      } catch (error) {
+        return outcome(systemError(classifyError(error).message), emptyRecord());
+      }
+    }
+
+    // 4. One controller ends everything the skill started, at the deadline or on cancel.
     const controller = new AbortController();
     const handle = createSkillContext({
       executionId: input.executionId,
@@ -136,12 +165,14 @@ export async function runCase(input: RunCaseInput): Promise<CaseOutcome> {
       signal: controller.signal,
       http: createHttpClient({ signal: controller.signal }),
       logger,
+      mask,
       onLog: input.onLog,
       onStep: input.onStep,
       onMetric: input.onMetric,
+      capabilities: caseCapabilities({ browser, artifacts: input.artifacts, logger }),
     });
 
-    // 4. Race the skill against the deadline and the cancel signal; the first to settle wins.
+    // 5. Race the skill against the deadline and the cancel signal; the first to settle wins.
     const limit = describeLimit(input.skill, input.timeoutMs);
     let stopWaiting = (): void => {};
     const ending = await new Promise<Ending>((resolve) => {
@@ -168,7 +199,7 @@ export async function runCase(input: RunCaseInput): Promise<CaseOutcome> {
     });
     stopWaiting();
 
-    // 5. Keep what the skill recorded. The signal is left alone when the case ended by itself:
+    // 6. Keep what the skill recorded. The signal is left alone when the case ended by itself:
     // the SDK promises it aborts only on timeout or cancel.
     const interruption =
       ending.kind === 'timeout'
@@ -176,7 +207,10 @@ export async function runCase(input: RunCaseInput): Promise<CaseOutcome> {
         : ending.kind === 'cancelled'
           ? CANCELLED
           : undefined;
-    return outcome(verdictFor(ending), handle.finish(interruption));
+    let verdict = verdictFor(ending);
+    if (browser)
+      verdict = await settleCaseBrowser(browser, verdict, systemError, handle.context.log);
+    return outcome(verdict, handle.finish(interruption));
   } catch (error) {
     // Only a bug in the engine itself gets here; the case still gets an outcome.
     logger?.error({ err: error }, 'the engine failed while running a case');

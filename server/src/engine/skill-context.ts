@@ -13,7 +13,9 @@ import {
   type SkillLogger,
   type StepRecord,
 } from '@webguard/shared';
+import { caseCapabilities, type CaseCapabilities } from './artifact-sink.js';
 import { classifyError } from './classify-error.js';
+import { maskJson } from './masking.js';
 import { toJsonObject } from './to-json-object.js';
 
 /** Live listeners for what a case records; the worker publishes these, the desktop shows them. */
@@ -31,6 +33,10 @@ export interface SkillContextOptions extends CaseListeners {
   http: HttpClient;
   /** Receives the skill's log lines too, already bound to the execution and case. */
   logger?: Logger;
+  /** Hides secret values in everything recorded, before it is kept, logged or streamed. */
+  mask?: (text: string) => string;
+  /** The page and artifact calls of the case; without them screenshots fail, attachments drop. */
+  capabilities?: CaseCapabilities;
 }
 
 /** What a case recorded, in the shape `CaseOutcome` keeps. */
@@ -66,6 +72,7 @@ function notify<T>(
 
 export function createSkillContext(options: SkillContextOptions): SkillContextHandle {
   const { logger, signal } = options;
+  const mask = options.mask ?? ((text: string) => text);
   const record: CaseRecord = { steps: [], metrics: [], logs: [] };
   const openSteps = new Map<symbol, { name: string; startedAt: string; start: number }>();
   let droppedLogs = 0;
@@ -73,10 +80,14 @@ export function createSkillContext(options: SkillContextOptions): SkillContextHa
 
   const write = (level: LogLevel, message: string, data?: JsonObject): void => {
     if (finished) return;
-    const entry: LogEntry = { time: new Date().toISOString(), level, message: String(message) };
+    const entry: LogEntry = {
+      time: new Date().toISOString(),
+      level,
+      message: mask(String(message)),
+    };
     if (data !== undefined) {
       const json = toJsonObject(data);
-      entry.data = json.ok ? json.value : { unserializable: json.reason };
+      entry.data = maskJson(json.ok ? json.value : { unserializable: json.reason }, mask);
     }
     // The last slot is kept for the line saying how many were dropped.
     if (record.logs.length < MAX_LOG_ENTRIES - 1) record.logs.push(entry);
@@ -96,11 +107,11 @@ export function createSkillContext(options: SkillContextOptions): SkillContextHa
     if (!open || finished) return;
     openSteps.delete(id);
     const step: StepRecord = {
-      name: open.name,
+      name: mask(open.name),
       status,
       started_at: open.startedAt,
       duration_ms: Math.round(performance.now() - open.start),
-      ...(error === undefined ? {} : { error }),
+      ...(error === undefined ? {} : { error: mask(error) }),
     };
     record.steps.push(step);
     notify(options.onStep, step, logger);
@@ -143,6 +154,7 @@ export function createSkillContext(options: SkillContextOptions): SkillContextHa
     signal,
     http: options.http,
     run: { executionId: options.executionId, caseName: options.caseName },
+    ...(options.capabilities ?? caseCapabilities({ logger })),
   };
 
   return {

@@ -1,42 +1,71 @@
 import type { JobsOptions } from 'bullmq';
+import { z } from 'zod';
 import {
+  AdvanceExecutionJob,
+  CompensateCaseJob,
+  ExecutionDeadlineJob,
+  PruneArtifactsJob,
   RunCaseJob,
-  RunExecutionJob,
+  ScheduledRunJob,
   SKILL_CATEGORIES,
   type SkillCategory,
 } from '@webguard/shared';
 
-/** The orchestration queue, plus one queue per skill category so each gets its own workers. */
+/**
+ * The orchestration queue, one queue per skill category (so each gets its own workers and
+ * concurrency), and the queue cron schedules fire into.
+ */
 export const EXECUTIONS_QUEUE = 'executions';
-export const QUEUE_NAMES = [EXECUTIONS_QUEUE, ...SKILL_CATEGORIES] as const;
+export const SCHEDULES_QUEUE = 'schedules';
+export const QUEUE_NAMES = [EXECUTIONS_QUEUE, ...SKILL_CATEGORIES, SCHEDULES_QUEUE] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
+/** Queues a plain `worker` serves by default; schedules belong to the `scheduler` role. */
+export const WORKER_QUEUES: QueueName[] = [EXECUTIONS_QUEUE, ...SKILL_CATEGORIES];
+
+const keep = {
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+} as const;
+
 /**
- * Every job WebGuard queues: its payload schema, the queue it runs on and its delivery options.
- * Processors parse the payload with the same schema before acting on it.
+ * Every job WebGuard queues: its payload schema and delivery options. Processors parse the
+ * payload with the same schema before acting on it, and act idempotently: BullMQ delivers at
+ * least once.
  */
 export const JOB_CATALOG = {
-  'run-execution': {
-    schema: RunExecutionJob,
-    options: {
-      attempts: 5,
-      backoff: { type: 'exponential', delay: 1_000 },
-      removeOnComplete: { age: 24 * 3600, count: 10_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    },
+  'advance-execution': {
+    schema: AdvanceExecutionJob,
+    options: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 }, ...keep },
+  },
+  'execution-deadline': {
+    schema: ExecutionDeadlineJob,
+    options: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 }, ...keep },
+  },
+  'reap-executions': {
+    schema: z.object({}),
+    options: { attempts: 1, removeOnComplete: true, removeOnFail: { count: 100 } },
   },
   'run-case': {
     schema: RunCaseJob,
-    options: {
-      // Failed checks are results, not job failures: attempts only cover infrastructure errors
-      // such as a database write that did not go through.
-      attempts: 3,
-      backoff: { type: 'exponential', delay: 2_000 },
-      removeOnComplete: { age: 24 * 3600, count: 10_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    },
+    // A failed check is a result, not a job failure: attempts only cover infrastructure errors
+    // such as a database write that did not go through. Case retries are separate jobs.
+    options: { attempts: 3, backoff: { type: 'exponential', delay: 2_000 }, ...keep },
   },
-} as const satisfies Record<string, { schema: unknown; options: JobsOptions }>;
+  'compensate-case': {
+    schema: CompensateCaseJob,
+    options: { attempts: 3, backoff: { type: 'exponential', delay: 2_000 }, ...keep },
+  },
+  'prune-artifacts': {
+    schema: PruneArtifactsJob,
+    // Repeats hourly (see scheduleArtifactRetention); a failed run is simply the next tick's work.
+    options: { attempts: 1, removeOnComplete: true, removeOnFail: { count: 100 } },
+  },
+  'scheduled-run': {
+    schema: ScheduledRunJob,
+    options: { attempts: 3, backoff: { type: 'exponential', delay: 5_000 }, ...keep },
+  },
+} as const satisfies Record<string, { schema: z.ZodType; options: JobsOptions }>;
 
 export type JobName = keyof typeof JOB_CATALOG;
 
@@ -46,10 +75,13 @@ export function isQueueName(name: string): name is QueueName {
 
 export const queueForCategory = (category: SkillCategory): QueueName => category;
 
-/** Job ids make re-delivery and double triggers harmless: BullMQ keeps one job per id. */
+/** Job ids make re-delivery and repeated dispatch harmless: BullMQ keeps one job per id. */
 export const jobIds = {
-  execution: (executionId: number) => `execution-${executionId}`,
-  case: (executionId: number, caseId: number) => `case-${executionId}-${caseId}`,
+  runCase: (executionId: number, caseId: number, attempt: number) =>
+    `case-${executionId}-${caseId}-${attempt}`,
+  compensate: (executionId: number, caseId: number) => `compensate-${executionId}-${caseId}`,
+  deadline: (executionId: number) => `deadline-${executionId}`,
+  schedule: (suiteId: number) => `suite-${suiteId}`,
 };
 
 /** BullMQ runs priority 1 first; a case's priority runs highest first, from -1000 to 1000. */

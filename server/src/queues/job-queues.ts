@@ -26,7 +26,7 @@ export class JobQueues {
     queue: QueueName,
     name: Name,
     payload: JobPayload<Name>,
-    options: { jobId: string; priority?: number },
+    options: { jobId?: string; priority?: number; delay?: number },
   ): Promise<void> {
     const entry = JOB_CATALOG[name];
     const data = entry.schema.parse(payload);
@@ -37,7 +37,7 @@ export class JobQueues {
   async enqueueMany<Name extends JobName>(
     queue: QueueName,
     name: Name,
-    jobs: { payload: JobPayload<Name>; jobId: string; priority?: number }[],
+    jobs: { payload: JobPayload<Name>; jobId: string; priority?: number; delay?: number }[],
   ): Promise<void> {
     if (jobs.length === 0) return;
     const entry = JOB_CATALOG[name];
@@ -45,7 +45,7 @@ export class JobQueues {
       jobs.map((job) => ({
         name,
         data: entry.schema.parse(job.payload),
-        opts: { ...entry.options, jobId: job.jobId, priority: job.priority },
+        opts: { ...entry.options, jobId: job.jobId, priority: job.priority, delay: job.delay },
       })),
     );
   }

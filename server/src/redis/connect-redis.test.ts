@@ -80,6 +80,8 @@ describe('connectRedis', () => {
 
     process.kill(pid, 'SIGKILL');
     await waitFor(() => connection.status === 'reconnecting');
+    // The child's exit event can come after the socket notices; wait for it before closing.
+    await waitFor(() => entries.some((entry) => entry.level === LEVEL.error));
     const started = Date.now();
     await handle.close();
     expect(Date.now() - started).toBeLessThan(1_000);

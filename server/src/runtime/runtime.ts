@@ -2,22 +2,40 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ReadinessResponse } from '@webguard/shared';
 import { buildApp, type WebGuardApp } from '../api/app.js';
+import {
+  ArtifactService,
+  LinkSigner,
+  openArtifactStore,
+  scheduleArtifactRetention,
+} from '../artifacts/index.js';
 import type { Config } from '../config.js';
+import { ArtifactRepository } from '../db/artifact-repository.js';
 import {
   CaseRepository,
+  EnvironmentRepository,
   ExecutionRepository,
   openDatabase,
-  ResultRepository,
   SkillRegistryRepository,
   SuiteRepository,
   type DatabaseHandle,
 } from '../db/index.js';
-import { QUEUE_NAMES, type QueueName } from '../queues/job-catalog.js';
+import { CancelBus, RunningCases } from '../orchestration/cancel-bus.js';
+import { ExecutionCoordinator } from '../orchestration/execution-coordinator.js';
+import { SecretBox } from '../orchestration/secret-box.js';
+import {
+  EXECUTIONS_QUEUE,
+  QUEUE_NAMES,
+  SCHEDULES_QUEUE,
+  type QueueName,
+} from '../queues/job-catalog.js';
 import { JobQueues } from '../queues/job-queues.js';
 import { connectRedis, pingRedis, type RedisHandle } from '../redis/index.js';
+import { BrowserPool } from '../engine/browser/index.js';
 import { ExecutionService } from '../services/execution-service.js';
+import { ScheduleService } from '../services/schedule-service.js';
 import { builtinSkillsDir, SkillRegistry } from '../skills/index.js';
-import { startWorkerPool, type WorkerPool } from '../workers/worker-pool.js';
+import { startWorkerPool } from '../workers/worker-pool.js';
+import { loadSecretKey } from './secret-key.js';
 import { VERSION } from './version.js';
 
 export interface RuntimeRoles {
@@ -25,6 +43,8 @@ export interface RuntimeRoles {
   api: boolean;
   /** Queues this process works on (empty: none). */
   workers: QueueName[];
+  /** Keep cron schedules in sync with the suites (the `scheduler` role). */
+  scheduler?: boolean;
   /** Override the configured concurrency per queue. */
   concurrency?: number;
   /** Bind the API to host:port (default true); tests drive it with `inject()` instead. */
@@ -36,6 +56,8 @@ export interface Runtime {
   database: DatabaseHandle;
   redis: RedisHandle;
   skills: SkillRegistry;
+  coordinator: ExecutionCoordinator;
+  queues: JobQueues;
   app?: WebGuardApp;
   /** The address the API listens on, when this process serves it. */
   url?: string;
@@ -80,6 +102,7 @@ export async function startRuntime(
     closers.push(() => database.close());
     await database.migrate();
     logger.info({ database: database.kind, location: database.location }, 'database ready');
+    const db = database.db;
 
     // 2. Redis: the configured one, or a private one started under the data folder.
     const redis = await connectRedis({ url: config.redisUrl, dataDir: config.home, logger });
@@ -99,49 +122,127 @@ export async function startRuntime(
     const skills = new SkillRegistry({ dirs: [builtinSkillsDir(), ...config.skillPaths], logger });
     await skills.load();
     for (const problem of skills.errors()) logger.error({ skill: problem }, 'skill not loaded');
-    const skillRows = new SkillRegistryRepository(database.db);
-    await skillRows.sync(skills.list().map((skill) => skill.info));
+    await new SkillRegistryRepository(db).sync(skills.list().map((skill) => skill.info));
 
-    const repositories = {
-      suites: new SuiteRepository(database.db),
-      cases: new CaseRepository(database.db),
-      executions: new ExecutionRepository(database.db),
-      results: new ResultRepository(database.db),
+    // 4. The orchestration shared by every role.
+    const cancelBus = new CancelBus(redis.createConnection('cancel-publisher'), config.queuePrefix);
+    const coordinator = new ExecutionCoordinator({ db, queues, skills, cancelBus, logger });
+    const environments = new EnvironmentRepository(db, new SecretBox(loadSecretKey(config)));
+    const executionService = new ExecutionService({
+      db,
+      environments,
+      coordinator,
+      queues,
+      defaultRetries: config.retries.defaultRetries,
+      logger,
+    });
+    const schedules = new ScheduleService({
+      queues,
+      defaultTimezone: config.scheduleTimezone,
+      logger,
+    });
+    const suites = new SuiteRepository(db);
+    // Workers write artifacts and the API serves them, so every role opens the store.
+    const artifacts = {
+      store: await openArtifactStore(config.artifacts),
+      repository: new ArtifactRepository(db),
     };
-    const runtime: Runtime = { config, database, redis, skills, close };
+    logger.info(
+      { store: artifacts.store.kind, location: artifacts.store.location },
+      'artifact store ready',
+    );
+    const runtime: Runtime = { config, database, redis, skills, coordinator, queues, close };
 
-    // 4. Workers for the queues this process serves.
-    if (roles.workers.length > 0) {
+    // 5. Workers for the queues this process serves, aborting cases when any process cancels.
+    const served: QueueName[] = roles.scheduler
+      ? [...roles.workers, SCHEDULES_QUEUE]
+      : roles.workers;
+    if (served.length > 0) {
+      const running = new RunningCases();
+      await cancelBus.subscribe(
+        redis.createConnection('cancel-subscriber'),
+        (executionId) => {
+          const aborted = running.abort(executionId);
+          if (aborted > 0)
+            logger.info({ execution_id: executionId, cases: aborted }, 'aborting running cases');
+        },
+        logger,
+      );
       const concurrency = Object.fromEntries(
         QUEUE_NAMES.map((queue) => [queue, roles.concurrency ?? config.concurrency[queue]]),
       ) as Record<QueueName, number>;
-      const pool: WorkerPool = startWorkerPool({
-        queues: roles.workers,
+      // One Chromium for this process's browser cases, closed after the workers have drained.
+      const browsers = served.includes('browser')
+        ? new BrowserPool({ ...config.browser, logger })
+        : undefined;
+      if (browsers) closers.push(() => browsers.close());
+      const pool = startWorkerPool({
+        queues: served,
         concurrency,
         connection: () => redis.createConnection('worker'),
         prefix: config.queuePrefix,
-        deps: { ...repositories, skills, queues, logger },
+        stalledIntervalMs: config.stalledIntervalMs,
+        deps: {
+          db,
+          coordinator,
+          environments,
+          skills,
+          queues,
+          running,
+          retry: config.retries,
+          executionService,
+          logger,
+          browsers,
+          artifacts,
+        },
         logger,
       });
       closers.push(() => pool.close());
+      if (roles.workers.includes(EXECUTIONS_QUEUE)) {
+        // One reaper tick per interval for the whole cluster: the scheduler id is shared.
+        await queues
+          .queue(EXECUTIONS_QUEUE)
+          .upsertJobScheduler(
+            'reaper',
+            { every: config.reaperIntervalMs },
+            { name: 'reap-executions', data: {} },
+          );
+        await scheduleArtifactRetention(
+          queues.queue(EXECUTIONS_QUEUE),
+          config.artifacts.retentionDays,
+        );
+      }
     }
+    if (roles.scheduler) await schedules.syncAll(await suites.all());
 
-    // 5. The HTTP API.
+    // 6. The HTTP API.
     if (roles.api) {
       const readinessConnection = redis.createConnection('readiness');
       const readiness = async (): Promise<ReadinessResponse> => {
-        const [db, redisCheck] = await Promise.all([
+        const [dbCheck, redisCheck] = await Promise.all([
           timed(() => database.ping()),
           pingRedis(readinessConnection, 2_000),
         ]);
-        const checks = { database: db, redis: redisCheck };
-        return { status: db.ok && redisCheck.ok ? 'ok' : 'unavailable', checks };
+        return {
+          status: dbCheck.ok && redisCheck.ok ? 'ok' : 'unavailable',
+          checks: { database: dbCheck, redis: redisCheck },
+        };
       };
       const app = await buildApp({
         services: {
-          ...repositories,
-          executionService: new ExecutionService({ ...repositories, queues, logger }),
+          suites,
+          cases: new CaseRepository(db),
+          executions: new ExecutionRepository(db),
+          environments,
+          executionService,
+          coordinator,
+          schedules,
           skills,
+          artifacts: new ArtifactService(
+            artifacts.repository,
+            artifacts.store,
+            new LinkSigner(loadSecretKey(config)),
+          ),
           readiness,
         },
         bodyLimit: config.bodyLimit,

@@ -1,76 +1,150 @@
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type {
-  CaseSnapshot,
+  Execution,
+  Suite,
+  TestCase,
   TriggerExecutionBody,
   TriggerExecutionResponse,
 } from '@webguard/shared';
-import type { CaseRepository, ExecutionRepository, SuiteRepository } from '../db/index.js';
-import { AppError, notFound } from '../errors.js';
+import type { Database } from '../db/database.js';
+import type { EnvironmentRepository } from '../db/environment-repository.js';
+import { ExecutionRepository } from '../db/execution-repository.js';
+import { CaseRepository } from '../db/case-repository.js';
+import { executionCases, testExecutions, testResults } from '../db/schema.js';
+import { SuiteRepository } from '../db/suite-repository.js';
+import { AppError, isUniqueViolation, notFound } from '../errors.js';
+import type { ExecutionCoordinator } from '../orchestration/execution-coordinator.js';
+import {
+  compareDispatchOrder,
+  resolveDependencies,
+  type CaseHistory,
+} from '../orchestration/workflow-graph.js';
 import { EXECUTIONS_QUEUE, jobIds } from '../queues/job-catalog.js';
 import type { JobQueues } from '../queues/job-queues.js';
 
 export interface ExecutionServiceDeps {
-  suites: SuiteRepository;
-  cases: CaseRepository;
-  executions: ExecutionRepository;
+  db: Database;
+  environments: EnvironmentRepository;
+  coordinator: ExecutionCoordinator;
   queues: JobQueues;
+  /** Retries of a case without its own `retries` when its suite retries on failure. */
+  defaultRetries: number;
   logger: Logger;
 }
 
-/** Starting runs: the one place that turns a trigger into a recorded, queued execution. */
+export interface TriggerOptions {
+  idempotencyKey?: string | undefined;
+  /** For reruns: only these cases, and the execution this one repeats. */
+  caseIds?: number[];
+  rerunOf?: number;
+}
+
+export interface TriggerResult extends TriggerExecutionResponse {
+  /** True when an earlier trigger with the same key or commit is returned instead. */
+  replayed: boolean;
+}
+
+const respond = (execution: Execution, replayed: boolean): TriggerResult => ({
+  execution_id: execution.id,
+  status: execution.status,
+  total_tests: execution.total_tests,
+  replayed,
+});
+
+/** Starting runs: the one place that turns a trigger into a recorded, dispatched execution. */
 export class ExecutionService {
-  constructor(private readonly deps: ExecutionServiceDeps) {}
+  private readonly suites: SuiteRepository;
+  private readonly cases: CaseRepository;
+  private readonly executions: ExecutionRepository;
 
-  async trigger(body: TriggerExecutionBody): Promise<TriggerExecutionResponse> {
-    const { suites, cases, executions, queues, logger } = this.deps;
+  constructor(private readonly deps: ExecutionServiceDeps) {
+    this.suites = new SuiteRepository(deps.db);
+    this.cases = new CaseRepository(deps.db);
+    this.executions = new ExecutionRepository(deps.db);
+  }
 
-    // 1. Resolve the suite by id or by name.
+  async trigger(body: TriggerExecutionBody, options: TriggerOptions = {}): Promise<TriggerResult> {
+    const { db, logger } = this.deps;
+
+    // 1. Resolve the suite and the environment it runs against.
     const suite =
       body.suite_id !== undefined
-        ? await suites.find(body.suite_id)
-        : await suites.findByName(body.suite_name ?? '');
+        ? await this.suites.find(body.suite_id)
+        : await this.suites.findByName(body.suite_name ?? '');
     if (!suite) throw notFound('suite', body.suite_id ?? body.suite_name ?? '');
-    if (!suite.enabled) {
+    if (!suite.enabled)
       throw new AppError(
         409,
         'CONFLICT',
         `suite "${suite.name}" is disabled; enable it before running it`,
       );
+    const environment = body.environment
+      ? await this.deps.environments.findByName(body.environment)
+      : undefined;
+    if (body.environment && !environment) throw notFound('environment', body.environment);
+
+    // 2. A repeated trigger returns the run it already started: same Idempotency-Key, or a CI
+    //    trigger for a commit whose run of this suite is still going.
+    if (options.idempotencyKey) {
+      const existing = await this.executions.findByIdempotencyKey(suite.id, options.idempotencyKey);
+      if (existing) return respond(existing, true);
+    } else if (body.ci_commit_sha && body.triggered_by === 'ci') {
+      const existing = await this.executions.findOpenForCommit(suite.id, body.ci_commit_sha);
+      if (existing) return respond(existing, true);
     }
 
-    // 2. Snapshot its enabled cases: edits made after this point do not change this run.
-    const runnable = await cases.listRunnable(suite.id);
-    if (runnable.length === 0) {
+    // 3. Snapshot the cases: edits made after this point do not change this run.
+    let runnable = await this.cases.listRunnable(suite.id);
+    if (options.caseIds)
+      runnable = runnable.filter((testCase) => options.caseIds!.includes(testCase.id));
+    if (runnable.length === 0)
       throw new AppError(422, 'SUITE_EMPTY', `suite "${suite.name}" has no enabled cases to run`);
-    }
-    const snapshots: CaseSnapshot[] = runnable.map((testCase) => ({
-      case_id: testCase.id,
-      name: testCase.name,
-      skill_name: testCase.skill_name,
-      params: testCase.params,
-      priority: testCase.priority,
-      timeout_seconds: testCase.timeout_seconds,
-    }));
+    const rows = await this.planCases(suite, runnable);
 
-    // 3. Record it, then queue it. If queueing fails the execution is closed as `error` with
-    //    the reason, so nothing is left looking as if it will still run.
-    const execution = await executions.create({
-      suiteId: suite.id,
-      totalTests: snapshots.length,
-      triggeredBy: body.triggered_by,
-      ciCommitSha: body.ci_commit_sha,
-      ciBranch: body.ci_branch,
-    });
+    // 4. Record the execution and its cases in one transaction.
+    let execution: Execution;
     try {
-      await queues.enqueue(
+      execution = await db.transaction(async (tx) => {
+        const created = await new ExecutionRepository(tx).create({
+          suiteId: suite.id,
+          totalTests: rows.length,
+          triggeredBy: body.triggered_by,
+          ciCommitSha: body.ci_commit_sha,
+          ciBranch: body.ci_branch,
+          environment: environment && { id: environment.id, name: environment.name },
+          idempotencyKey: options.idempotencyKey,
+          rerunOf: options.rerunOf,
+        });
+        await tx
+          .insert(executionCases)
+          .values(rows.map((row) => ({ ...row, executionId: created.id })));
+        return created;
+      });
+    } catch (error) {
+      if (options.idempotencyKey && isUniqueViolation(error)) {
+        const existing = await this.executions.findByIdempotencyKey(
+          suite.id,
+          options.idempotencyKey,
+        );
+        if (existing) return respond(existing, true);
+      }
+      throw error;
+    }
+
+    // 5. Dispatch the first cases and arm the suite timeout. If Redis is down the execution is
+    //    closed as `error` with the reason, so nothing is left looking as if it will still run.
+    try {
+      await this.deps.queues.enqueue(
         EXECUTIONS_QUEUE,
-        'run-execution',
-        { execution_id: execution.id, cases: snapshots },
-        { jobId: jobIds.execution(execution.id) },
+        'execution-deadline',
+        { execution_id: execution.id },
+        { jobId: jobIds.deadline(execution.id), delay: suite.timeout_minutes * 60_000 },
       );
+      await this.deps.coordinator.advance(execution.id);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      await executions.markError(execution.id, `could not queue the run: ${reason}`);
+      await this.executions.markError(execution.id, `could not queue the run: ${reason}`);
       logger.error({ execution_id: execution.id, err: reason }, 'could not queue execution');
       throw new AppError(
         503,
@@ -82,15 +156,125 @@ export class ExecutionService {
       {
         execution_id: execution.id,
         suite: suite.name,
-        cases: snapshots.length,
+        cases: rows.length,
         triggered_by: body.triggered_by,
+        environment: environment?.name,
       },
       'execution queued',
     );
-    return {
-      execution_id: execution.id,
-      status: execution.status,
-      total_tests: execution.total_tests,
-    };
+    return respond(await this.executions.get(execution.id), false);
+  }
+
+  /** Runs again the cases of an execution that did not pass (or all of them), as a new run. */
+  async rerun(
+    executionId: number,
+    only: 'failed' | 'all',
+    idempotencyKey?: string,
+  ): Promise<TriggerResult> {
+    const original = await this.executions.getWithResults(executionId);
+    const caseIds = original.results
+      .filter((result) => only === 'all' || result.status !== 'passed')
+      .map((result) => result.test_case_id)
+      .filter((id): id is number => id !== null);
+    if (caseIds.length === 0) {
+      throw new AppError(
+        422,
+        'SUITE_EMPTY',
+        `execution ${executionId} has no ${only === 'failed' ? 'failed ' : ''}cases to run again`,
+      );
+    }
+    return this.trigger(
+      {
+        suite_id: original.suite_id,
+        triggered_by: 'rerun',
+        ci_commit_sha: original.ci_commit_sha ?? undefined,
+        ci_branch: original.ci_branch ?? undefined,
+        environment: original.environment ?? undefined,
+      },
+      { caseIds, rerunOf: executionId, idempotencyKey },
+    );
+  }
+
+  /**
+   * Turns the suite's cases into the run's plan: dependencies resolved to case names (a
+   * dependency on a case outside this run is dropped), retries settled, and a dispatch order
+   * from priority and history.
+   */
+  private async planCases(suite: Suite, cases: TestCase[]) {
+    const allCases = await this.cases.listAll(suite.id);
+    const { edges, problems } = resolveDependencies(
+      allCases.map((testCase) => ({
+        name: testCase.name,
+        group: testCase.group,
+        dependsOn: testCase.depends_on,
+      })),
+    );
+    if (problems.length > 0) {
+      throw new AppError(
+        422,
+        'VALIDATION_FAILED',
+        `suite "${suite.name}" has a broken workflow: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+        problems,
+      );
+    }
+    const inRun = new Set(cases.map((testCase) => testCase.name));
+    const history = await this.history(cases.map((testCase) => testCase.id));
+    const ordered = cases
+      .map((testCase) => ({
+        testCase,
+        priority: testCase.priority,
+        history: history.get(testCase.id) ?? { failedLastTime: false, averageMs: null },
+      }))
+      .sort(compareDispatchOrder);
+    return ordered.map(({ testCase }, index) => ({
+      caseId: testCase.id,
+      name: testCase.name,
+      skillName: testCase.skill_name,
+      params: testCase.params,
+      dependsOn: (edges.get(testCase.name) ?? []).filter((name) => inRun.has(name)),
+      priority: testCase.priority,
+      timeoutSeconds: testCase.timeout_seconds,
+      retries: testCase.retries ?? (suite.retry_on_failure ? this.deps.defaultRetries : 0),
+      dispatchOrder: index,
+    }));
+  }
+
+  /** Per case: did its latest result fail, and how long does it take on average (last 20). */
+  private async history(caseIds: number[]): Promise<Map<number, CaseHistory>> {
+    if (caseIds.length === 0) return new Map();
+    const recent = this.deps.db
+      .select({
+        caseId: testResults.testCaseId,
+        status: testResults.status,
+        ms: testResults.executionTimeMs,
+        rank: sql<number>`row_number() over (partition by ${testResults.testCaseId} order by ${testResults.id} desc)`.as(
+          'rank',
+        ),
+      })
+      .from(testResults)
+      .innerJoin(testExecutions, eq(testExecutions.id, testResults.executionId))
+      .where(and(inArray(testResults.testCaseId, caseIds), sql`${testResults.status} <> 'skipped'`))
+      .as('recent');
+    const rows = await this.deps.db
+      .select({
+        caseId: recent.caseId,
+        averageMs: sql<number | null>`avg(${recent.ms})::float8`,
+        lastFailed: sql<boolean>`bool_or(${recent.rank} = 1 and ${recent.status} <> 'passed')`,
+      })
+      .from(recent)
+      .where(sql`${recent.rank} <= 20`)
+      .groupBy(recent.caseId)
+      .orderBy(desc(recent.caseId));
+    return new Map(
+      rows
+        .filter((row) => row.caseId !== null)
+        .map((row) => [
+          row.caseId!,
+          {
+            failedLastTime: Boolean(row.lastFailed),
+            averageMs: row.averageMs === null ? null : Number(row.averageMs),
+          },
+        ]),
+    );
   }
 }

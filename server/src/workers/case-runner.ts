@@ -1,104 +1,274 @@
+import { and, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import type { CaseOutcome, Execution, RunCaseJob } from '@webguard/shared';
-import type { ExecutionRepository, ResultRepository } from '../db/index.js';
-import { runCase } from '../engine/index.js';
+import type {
+  CaseOutcome,
+  CompensateCaseJob,
+  ErrorType,
+  JsonObject,
+  RunCaseJob,
+} from '@webguard/shared';
+import { CaseArtifacts, type ArtifactStore } from '../artifacts/index.js';
+import type { ArtifactRepository } from '../db/artifact-repository.js';
+import type { Database } from '../db/database.js';
+import type { EnvironmentRepository } from '../db/environment-repository.js';
+import { ResultRepository } from '../db/result-repository.js';
+import { executionCases } from '../db/schema.js';
+import type { BrowserPool } from '../engine/browser/index.js';
+import { runCase, runCompensation } from '../engine/index.js';
+import { retryDelayMs } from '../orchestration/backoff.js';
+import type { RunningCases } from '../orchestration/cancel-bus.js';
+import type { CaseRow, ExecutionCoordinator } from '../orchestration/execution-coordinator.js';
+import { systemErrorOutcome } from '../orchestration/outcomes.js';
+import { resolveReferences, UnresolvedReferenceError } from '../orchestration/param-references.js';
+import { jobIds, queueForCategory } from '../queues/job-catalog.js';
+import type { JobQueues } from '../queues/job-queues.js';
 import type { SkillRegistry } from '../skills/index.js';
+import { loadCaseScope } from './case-scope.js';
 
 export interface CaseRunnerDeps {
-  executions: ExecutionRepository;
-  results: ResultRepository;
+  db: Database;
+  coordinator: ExecutionCoordinator;
+  environments: EnvironmentRepository;
   skills: SkillRegistry;
+  queues: JobQueues;
+  running: RunningCases;
+  retry: { baseMs: number; maxMs: number; retryable: readonly ErrorType[] };
   logger: Logger;
-  /** Called when the last result closes the execution. */
-  onExecutionFinished?: (execution: Execution) => void;
+  /** The process's Chromium, when it serves the browser queue. */
+  browsers?: BrowserPool;
+  /** Where cases keep screenshots, videos, traces, logs and attachments. */
+  artifacts?: { store: ArtifactStore; repository: ArtifactRepository };
 }
 
-function skillMissing(name: string): CaseOutcome {
-  const now = new Date().toISOString();
-  return {
-    status: 'error',
-    error_type: 'system',
-    error_message: `skill "${name}" is not installed on the worker that picked up this case`,
-    stack_trace: null,
-    started_at: now,
-    completed_at: now,
-    execution_time_ms: 0,
-    steps: [],
-    metrics: [],
-    logs: [],
-    outputs: {},
-  };
+export type CaseJobResult = CaseOutcome['status'] | 'retrying' | 'stale';
+
+async function loadRow(
+  db: Database,
+  executionId: number,
+  caseId: number,
+): Promise<CaseRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(executionCases)
+    .where(and(eq(executionCases.executionId, executionId), eq(executionCases.caseId, caseId)));
+  return row;
 }
 
 /**
- * Runs one case and records its result. BullMQ may deliver a job twice (a stalled worker, a
- * retry after a failed write), so a case that already has a result is not run again.
+ * Runs one attempt of one case and records what happened. BullMQ may deliver the job twice
+ * (a stalled worker, a retried write), so the case's row decides: an attempt that is no longer
+ * the current one, or a case already ended, is not run again.
  */
-export async function runCaseJob(
-  job: RunCaseJob,
-  deps: CaseRunnerDeps,
-  signal?: AbortSignal,
-): Promise<CaseOutcome['status'] | 'duplicate'> {
-  const { executions, results, skills, logger } = deps;
-  const testCase = job.case;
+export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise<CaseJobResult> {
+  const { db, coordinator, skills, logger } = deps;
   const log = logger.child({
     execution_id: job.execution_id,
-    case_id: testCase.case_id,
-    case: testCase.name,
+    case_id: job.case_id,
+    attempt: job.attempt,
   });
 
-  // 1. Skip work that is already recorded or no longer wanted.
-  if (await results.exists(job.execution_id, testCase.case_id)) {
-    log.info('case already has a result; not running it again');
-    await finalize(job.execution_id, deps);
-    return 'duplicate';
+  // 1. Claim the case: only the current attempt of a case still queued or running runs. One
+  //    statement also says whether a result already exists and which environment applies.
+  const [claimed] = await db
+    .update(executionCases)
+    .set({ state: 'running', startedAt: sql`coalesce(${executionCases.startedAt}, now())` })
+    .where(
+      and(
+        eq(executionCases.executionId, job.execution_id),
+        eq(executionCases.caseId, job.case_id),
+        eq(executionCases.attempt, job.attempt),
+        inArray(executionCases.state, ['queued', 'running']),
+      ),
+    )
+    .returning({
+      ...getTableColumns(executionCases),
+      // Written out in full: drizzle leaves columns unqualified in RETURNING, which would bind them
+      // to the subquery's own table.
+      recorded: sql<
+        string | null
+      >`(SELECT r.status FROM test_results r WHERE r.execution_id = execution_cases.execution_id AND r.test_case_id = execution_cases.case_id)`,
+      environmentId: sql<
+        number | null
+      >`(SELECT e.environment_id FROM test_executions e WHERE e.id = execution_cases.execution_id)`,
+    });
+  if (!claimed) {
+    log.debug('stale case job; nothing to do');
+    return 'stale';
   }
-  if (await executions.isFinal(job.execution_id)) {
-    log.info('execution already finished; case not run');
-    return 'duplicate';
+  const { recorded, environmentId, ...row } = claimed;
+  if (recorded) {
+    // A previous delivery recorded the result but stopped before closing the case.
+    await finish(deps, row, undefined);
+    return 'stale';
   }
-  await executions.markRunning(job.execution_id);
 
-  // 2. Run it in the engine; the engine never throws, it reports.
-  const skill = skills.get(testCase.skill_name);
-  const outcome = skill
-    ? await runCase({
+  // 2. Resolve references and run it in the engine, abortable by a cancel from any process.
+  const { scope, mask } = await loadCaseScope(
+    db,
+    deps.environments,
+    { executionId: job.execution_id, environmentId },
+    row.params,
+  );
+  const skill = skills.get(row.skillName);
+  const running = deps.running.start(job.execution_id);
+  const caseArtifacts =
+    deps.artifacts && CaseArtifacts.forCase(deps.artifacts.store, job.execution_id, job.case_id);
+  let outcome: CaseOutcome;
+  try {
+    if (!skill) {
+      outcome = systemErrorOutcome(
+        `skill "${row.skillName}" is not installed on the worker that picked up this case`,
+      );
+    } else {
+      let params: JsonObject | undefined;
+      try {
+        params = resolveReferences(row.params, scope).params;
+      } catch (error) {
+        if (!(error instanceof UnresolvedReferenceError)) throw error;
+        outcome = systemErrorOutcome(mask(error.message));
+      }
+      outcome ??= await runCase({
         skill: skill.definition,
-        params: testCase.params,
-        caseName: testCase.name,
+        params,
+        caseName: row.name,
         executionId: job.execution_id,
-        timeoutMs: testCase.timeout_seconds * 1000,
-        signal,
+        timeoutMs: row.timeoutSeconds * 1000,
+        signal: running.signal,
         logger: log,
-      })
-    : skillMissing(testCase.skill_name);
+        mask,
+        browsers: deps.browsers,
+        artifacts: caseArtifacts,
+      });
+    }
+  } finally {
+    running.done();
+  }
   log.info(
     {
       status: outcome.status,
       error_type: outcome.error_type,
       duration_ms: outcome.execution_time_ms,
     },
-    'case finished',
+    'case attempt finished',
   );
 
-  // 3. Record exactly once, then close the execution if this was its last case.
-  await results.record(job.execution_id, testCase, outcome);
-  await finalize(job.execution_id, deps);
+  // 3. A retryable failure with retries left goes back on the queue after a backoff.
+  const retryable =
+    outcome.status !== 'passed' &&
+    outcome.error_type !== null &&
+    deps.retry.retryable.includes(outcome.error_type) &&
+    row.attempt < row.retries &&
+    !running.signal.aborted;
+  if (retryable && skill) {
+    const attempt = row.attempt + 1;
+    const moved = await db
+      .update(executionCases)
+      .set({ attempt, state: 'queued' })
+      .where(and(eq(executionCases.id, row.id), eq(executionCases.attempt, row.attempt)))
+      .returning({ id: executionCases.id });
+    if (moved.length > 0) {
+      const delay = retryDelayMs(attempt, deps.retry.baseMs, deps.retry.maxMs);
+      await deps.queues.enqueue(
+        queueForCategory(skill.definition.category),
+        'run-case',
+        { execution_id: job.execution_id, case_id: job.case_id, attempt },
+        { jobId: jobIds.runCase(job.execution_id, job.case_id, attempt), delay },
+      );
+      log.info(
+        { next_attempt: attempt, delay_ms: delay, error: outcome.error_message },
+        'case will be retried',
+      );
+    }
+    await caseArtifacts?.discard(log);
+    return 'retrying';
+  }
+
+  // 4. Record the result once, then let the coordinator move the run on.
+  await finish(deps, row, outcome);
+  if (deps.artifacts)
+    await caseArtifacts?.commit(deps.artifacts.repository, job.execution_id, job.case_id, log);
+  await coordinator.advance(job.execution_id);
   return outcome.status;
 }
 
-async function finalize(executionId: number, deps: CaseRunnerDeps): Promise<void> {
-  const closed = await deps.executions.finalizeIfComplete(executionId);
-  if (closed) {
-    deps.logger.info(
-      {
-        execution_id: closed.id,
-        status: closed.status,
-        passed: closed.passed_tests,
-        failed: closed.failed_tests,
-      },
-      'execution finished',
-    );
-    deps.onExecutionFinished?.(closed);
+/**
+ * Writes the result (unless a delivery before wrote it) and closes the case with the recorded
+ * status. If the process dies in between, the next delivery finds the result and only closes.
+ */
+async function finish(
+  deps: CaseRunnerDeps,
+  row: CaseRow,
+  outcome: CaseOutcome | undefined,
+): Promise<void> {
+  const { db } = deps;
+  const results = new ResultRepository(db);
+  const inserted =
+    outcome !== undefined &&
+    (await results.record(
+      row.executionId,
+      { caseId: row.caseId, name: row.name, skillName: row.skillName },
+      outcome,
+      row.attempt,
+    ));
+  const status = inserted ? outcome.status : await results.statusOf(row.executionId, row.caseId);
+  await db
+    .update(executionCases)
+    .set({
+      state: 'done',
+      resultStatus: status ?? 'error',
+      outputs: outcome?.outputs ?? {},
+      finishedAt: new Date(),
+    })
+    .where(eq(executionCases.id, row.id));
+  if (!outcome) await deps.coordinator.advance(row.executionId);
+}
+
+/** Undoes a passed case's work after its run failed, then lets the run move on. */
+export async function compensateCaseJob(
+  job: CompensateCaseJob,
+  deps: CaseRunnerDeps,
+): Promise<void> {
+  const { db, skills, logger } = deps;
+  const row = await loadRow(db, job.execution_id, job.case_id);
+  if (!row || row.compensationState !== 'queued') return;
+  const skill = skills.get(row.skillName);
+  const { scope, mask } = await loadCaseScope(
+    db,
+    deps.environments,
+    { executionId: job.execution_id },
+    row.params,
+  );
+  let params: JsonObject = row.params;
+  try {
+    params = resolveReferences(row.params, scope).params;
+  } catch (error) {
+    if (!(error instanceof UnresolvedReferenceError)) throw error;
   }
+  const record = skill
+    ? await runCompensation({
+        skill: skill.definition,
+        params,
+        outputs: row.outputs ?? {},
+        caseName: row.name,
+        executionId: job.execution_id,
+        timeoutMs: row.timeoutSeconds * 1000,
+        logger,
+        mask,
+      })
+    : {
+        status: 'failed' as const,
+        started_at: new Date().toISOString(),
+        duration_ms: 0,
+        error: `skill "${row.skillName}" is not installed`,
+      };
+  await new ResultRepository(db).setCompensation(job.execution_id, job.case_id, record);
+  await db
+    .update(executionCases)
+    .set({ compensationState: 'done' })
+    .where(eq(executionCases.id, row.id));
+  logger.info(
+    { execution_id: job.execution_id, case: row.name, status: record.status },
+    'case compensated',
+  );
+  await deps.coordinator.advance(job.execution_id);
 }

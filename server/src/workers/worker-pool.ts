@@ -1,17 +1,34 @@
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { RunCaseJob, RunExecutionJob } from '@webguard/shared';
-import { EXECUTIONS_QUEUE, type QueueName } from '../queues/job-catalog.js';
-import { runCaseJob, type CaseRunnerDeps } from './case-runner.js';
-import { orchestrateExecution, type OrchestratorDeps } from './execution-orchestrator.js';
+import {
+  AdvanceExecutionJob,
+  CompensateCaseJob,
+  ExecutionDeadlineJob,
+  PruneArtifactsJob,
+  RunCaseJob,
+  ScheduledRunJob,
+} from '@webguard/shared';
+import { and, eq } from 'drizzle-orm';
+import { pruneArtifacts } from '../artifacts/index.js';
+import { ResultRepository } from '../db/result-repository.js';
+import { executionCases, testExecutions, testSuites } from '../db/schema.js';
+import { AppError } from '../errors.js';
+import { systemErrorOutcome } from '../orchestration/outcomes.js';
+import type { JobName, QueueName } from '../queues/job-catalog.js';
+import type { ExecutionService } from '../services/execution-service.js';
+import { compensateCaseJob, runCaseJob, type CaseRunnerDeps } from './case-runner.js';
+import { reapExecutions } from './reaper.js';
 
-export type WorkerDeps = CaseRunnerDeps & OrchestratorDeps;
+export interface WorkerDeps extends CaseRunnerDeps {
+  executionService: ExecutionService;
+}
 
 export interface WorkerPoolOptions {
   queues: QueueName[];
   concurrency: Record<QueueName, number>;
   connection: () => ConnectionOptions;
   prefix: string;
+  stalledIntervalMs: number;
   deps: WorkerDeps;
   logger: Logger;
 }
@@ -21,72 +38,122 @@ export interface WorkerPool {
   close(): Promise<void>;
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** The processor of each job kind: parse the payload with its schema, then act. */
+function processJob(job: Job, deps: WorkerDeps): Promise<unknown> {
+  switch (job.name as JobName) {
+    case 'run-case':
+      return runCaseJob(RunCaseJob.parse(job.data), deps);
+    case 'compensate-case':
+      return compensateCaseJob(CompensateCaseJob.parse(job.data), deps);
+    case 'advance-execution':
+      return deps.coordinator.advance(AdvanceExecutionJob.parse(job.data).execution_id);
+    case 'execution-deadline':
+      return onDeadline(ExecutionDeadlineJob.parse(job.data).execution_id, deps);
+    case 'reap-executions':
+      return reapExecutions(deps);
+    case 'prune-artifacts': {
+      const { older_than_days } = PruneArtifactsJob.parse(job.data);
+      if (!deps.artifacts) throw new Error('this worker has no artifact store to prune');
+      return pruneArtifacts({
+        ...deps.artifacts,
+        olderThanDays: older_than_days,
+        logger: deps.logger,
+      });
+    }
+    case 'scheduled-run':
+      return onSchedule(ScheduledRunJob.parse(job.data).suite_id, deps);
+  }
+  throw new Error(`unknown job "${job.name}"`);
 }
 
-/** Records the last word on a job that failed every attempt, so its run does not hang. */
-async function onFinalFailure(
-  queue: QueueName,
-  job: Job,
-  error: Error,
-  deps: WorkerDeps,
-): Promise<void> {
-  if (queue === EXECUTIONS_QUEUE) {
-    const data = RunExecutionJob.parse(job.data);
-    await deps.executions.markError(data.execution_id, `could not start the run: ${error.message}`);
-    return;
+async function onDeadline(executionId: number, deps: WorkerDeps): Promise<void> {
+  const [row] = await deps.db
+    .select({ minutes: testSuites.timeoutMinutes })
+    .from(testExecutions)
+    .innerJoin(testSuites, eq(testSuites.id, testExecutions.suiteId))
+    .where(eq(testExecutions.id, executionId));
+  if (!row) return;
+  await deps.coordinator.cancel(executionId, {
+    status: 'timeout',
+    reason: `the suite's timeout of ${row.minutes} minute(s) was reached`,
+  });
+}
+
+/** A cron tick: run the suite; a suite that cannot run is logged, not retried forever. */
+async function onSchedule(suiteId: number, deps: WorkerDeps): Promise<void> {
+  try {
+    const result = await deps.executionService.trigger({
+      suite_id: suiteId,
+      triggered_by: 'schedule',
+    });
+    deps.logger.info(
+      { suite_id: suiteId, execution_id: result.execution_id },
+      'scheduled run started',
+    );
+  } catch (error) {
+    if (error instanceof AppError && error.statusCode < 500) {
+      deps.logger.warn({ suite_id: suiteId, reason: error.message }, 'scheduled run skipped');
+      return;
+    }
+    throw error;
   }
+}
+
+/** Records the last word on a case job that failed every attempt, so its run does not hang. */
+async function onFinalFailure(job: Job, error: Error, deps: WorkerDeps): Promise<void> {
+  if (job.name !== 'run-case') return;
   const data = RunCaseJob.parse(job.data);
-  const now = new Date().toISOString();
-  await deps.results.record(
-    data.execution_id,
-    data.case,
-    {
-      status: 'error',
-      error_type: 'system',
-      error_message: `the worker could not run or record this case after ${job.attemptsMade} attempts: ${error.message}`,
-      stack_trace: error.stack ?? null,
-      started_at: now,
-      completed_at: now,
-      execution_time_ms: 0,
-      steps: [],
-      metrics: [],
-      logs: [],
-      outputs: {},
-    },
-    job.attemptsMade,
-  );
-  await deps.executions.finalizeIfComplete(data.execution_id);
+  await deps.db.transaction(async (tx) => {
+    const [row] = await tx
+      .select()
+      .from(executionCases)
+      .where(
+        and(
+          eq(executionCases.executionId, data.execution_id),
+          eq(executionCases.caseId, data.case_id),
+        ),
+      );
+    if (!row || row.attempt !== data.attempt || row.state === 'done') return;
+    await new ResultRepository(tx).record(
+      data.execution_id,
+      { caseId: row.caseId, name: row.name, skillName: row.skillName },
+      systemErrorOutcome(
+        `the worker could not run or record this case after ${job.attemptsMade} attempts: ${error.message}`,
+      ),
+      row.attempt,
+    );
+    await tx
+      .update(executionCases)
+      .set({ state: 'done', resultStatus: 'error', finishedAt: new Date() })
+      .where(eq(executionCases.id, row.id));
+  });
+  await deps.coordinator.advance(data.execution_id);
 }
 
 /** One BullMQ worker per served queue, each with its own concurrency. */
 export function startWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const { deps, logger } = options;
   const workers = options.queues.map((queue) => {
-    const processor = async (job: Job) => {
-      if (queue === EXECUTIONS_QUEUE) {
-        await orchestrateExecution(RunExecutionJob.parse(job.data), deps);
-        return;
-      }
-      return runCaseJob(RunCaseJob.parse(job.data), deps);
-    };
-    const worker = new Worker(queue, processor, {
+    const worker = new Worker(queue, (job) => processJob(job, deps), {
       connection: options.connection(),
       prefix: options.prefix,
       concurrency: options.concurrency[queue],
+      stalledInterval: options.stalledIntervalMs,
+      lockDuration: options.stalledIntervalMs,
+      // A case whose worker died is handed to another worker, twice at most.
+      maxStalledCount: 2,
     });
     worker.on('failed', (job, error) => {
       if (!job) return;
       const final = job.attemptsMade >= (job.opts.attempts ?? 1);
       logger.error(
-        { queue, job_id: job.id, attempt: job.attemptsMade, final, err: error },
+        { queue, job: job.name, job_id: job.id, attempt: job.attemptsMade, final, err: error },
         'job failed',
       );
       if (final) {
-        onFinalFailure(queue, job, error, deps).catch((recordError: unknown) =>
+        onFinalFailure(job, error, deps).catch((recordError: unknown) =>
           logger.error(
-            { queue, job_id: job.id, err: errorMessage(recordError) },
+            { queue, job_id: job.id, err: recordError },
             'could not record the failed job',
           ),
         );

@@ -3,6 +3,23 @@ import { Id, JsonObject, PaginationQuery, Timestamp } from './common.js';
 
 const CaseName = z.string().trim().min(1, 'must not be empty').max(255);
 
+const DependsOn = z
+  .array(z.string().trim().min(1).max(255))
+  .max(100)
+  .describe('names of cases or groups of this suite that must pass before this case runs');
+const Group = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .describe('cases in a group can be depended on together');
+const Retries = z
+  .number()
+  .int()
+  .min(0)
+  .max(10)
+  .describe("retries after a retryable failure; null takes the suite's retry_on_failure default");
+
 const SkillName = z
   .string()
   .min(1)
@@ -18,6 +35,9 @@ export const TestCase = z.object({
   priority: z.number().int(),
   timeout_seconds: z.number().int(),
   enabled: z.boolean(),
+  depends_on: z.array(z.string()),
+  group: z.string().nullable(),
+  retries: z.number().int().nullable(),
   created_at: Timestamp,
   updated_at: Timestamp,
 });
@@ -30,6 +50,9 @@ export const CreateCaseBody = z.strictObject({
   priority: z.number().int().min(-1000).max(1000).default(0),
   timeout_seconds: z.number().int().min(1).max(86_400).default(300),
   enabled: z.boolean().default(true),
+  depends_on: DependsOn.default([]),
+  group: Group.nullable().optional(),
+  retries: Retries.nullable().optional(),
 });
 export type CreateCaseBody = z.infer<typeof CreateCaseBody>;
 
@@ -41,6 +64,9 @@ export const UpdateCaseBody = z
     priority: z.number().int().min(-1000).max(1000),
     timeout_seconds: z.number().int().min(1).max(86_400),
     enabled: z.boolean(),
+    depends_on: DependsOn,
+    group: Group.nullable(),
+    retries: Retries.nullable(),
   })
   .partial()
   .refine((body) => Object.keys(body).length > 0, 'at least one field must be given');

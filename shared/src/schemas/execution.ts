@@ -20,6 +20,8 @@ export const Execution = z.object({
   ci_commit_sha: z.string().nullable(),
   ci_branch: z.string().nullable(),
   error_message: z.string().nullable(),
+  environment: z.string().nullable(),
+  rerun_of: z.number().int().nullable(),
 });
 export type Execution = z.infer<typeof Execution>;
 
@@ -39,6 +41,13 @@ export const TriggerExecutionBody = z
       .regex(/^[0-9a-fA-F]{4,64}$/, 'must be a hex commit hash')
       .optional(),
     ci_branch: z.string().trim().min(1).max(100).optional(),
+    environment: z
+      .string()
+      .trim()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('name of the environment to run against'),
   })
   .refine((body) => (body.suite_id === undefined) !== (body.suite_name === undefined), {
     message: 'give exactly one of suite_id or suite_name',
@@ -63,3 +72,12 @@ export const ListExecutionsQuery = PaginationQuery.extend({
   until: Timestamp.optional().describe('only executions created before this time'),
 });
 export type ListExecutionsQuery = z.infer<typeof ListExecutionsQuery>;
+
+export const IdempotencyHeaders = z.object({
+  'idempotency-key': z.string().trim().min(1).max(255).optional(),
+});
+
+export const RerunQuery = z.object({
+  only: z.enum(['failed', 'all']).default('failed'),
+});
+export type RerunQuery = z.infer<typeof RerunQuery>;

@@ -1,30 +1,39 @@
 import { z } from 'zod';
-import { JsonObject } from './common.js';
 
 /**
- * A case as it was when the run was triggered: later edits to the suite do not change a run
- * that is already under way.
+ * Job payloads carry only ids: the state of a run lives in the database, so a job delivered
+ * twice, late or after a crash acts on what is true now, not on a stale copy.
  */
-export const CaseSnapshot = z.object({
-  case_id: z.number().int(),
-  name: z.string(),
-  skill_name: z.string(),
-  params: JsonObject,
-  priority: z.number().int(),
-  timeout_seconds: z.number().int().positive(),
-});
-export type CaseSnapshot = z.infer<typeof CaseSnapshot>;
 
-/** Starts an execution: the orchestrator fans its cases out to the category queues. */
-export const RunExecutionJob = z.object({
+/** Moves an execution forward: dispatches ready cases, skips or cancels, closes it when done. */
+export const AdvanceExecutionJob = z.object({
   execution_id: z.number().int(),
-  cases: z.array(CaseSnapshot),
 });
-export type RunExecutionJob = z.infer<typeof RunExecutionJob>;
+export type AdvanceExecutionJob = z.infer<typeof AdvanceExecutionJob>;
 
-/** Runs one case of an execution on the queue of its skill's category. */
+/** Runs one attempt of one case of an execution on its skill category's queue. */
 export const RunCaseJob = z.object({
   execution_id: z.number().int(),
-  case: CaseSnapshot,
+  case_id: z.number().int(),
+  attempt: z.number().int().min(0),
 });
 export type RunCaseJob = z.infer<typeof RunCaseJob>;
+
+/** Runs `compensate` of one passed case after its run failed. */
+export const CompensateCaseJob = z.object({
+  execution_id: z.number().int(),
+  case_id: z.number().int(),
+});
+export type CompensateCaseJob = z.infer<typeof CompensateCaseJob>;
+
+/** Ends an execution that ran past its suite's `timeout_minutes`. */
+export const ExecutionDeadlineJob = z.object({
+  execution_id: z.number().int(),
+});
+export type ExecutionDeadlineJob = z.infer<typeof ExecutionDeadlineJob>;
+
+/** Fired by a suite's cron schedule. */
+export const ScheduledRunJob = z.object({
+  suite_id: z.number().int(),
+});
+export type ScheduledRunJob = z.infer<typeof ScheduledRunJob>;

@@ -48,6 +48,15 @@ export const CaseOutcome = z.object({
 });
 export type CaseOutcome = z.infer<typeof CaseOutcome>;
 
+/** What running a case's `compensate` did after a later case of the run failed. */
+export const CompensationRecord = z.object({
+  status: z.enum(['passed', 'failed']),
+  started_at: Timestamp,
+  duration_ms: z.number().int().min(0),
+  error: z.string().nullable(),
+});
+export type CompensationRecord = z.infer<typeof CompensationRecord>;
+
 export const Metric = MetricRecord.extend({
   id: z.number().int(),
   created_at: Timestamp,
@@ -69,6 +78,8 @@ export const TestResult = z.object({
   video_url: z.string().nullable(),
   log_url: z.string().nullable(),
   retry_count: z.number().int(),
+  flaky: z.boolean().describe('passed only after a retry'),
+  compensation: CompensationRecord.nullable(),
   started_at: Timestamp.nullable(),
   completed_at: Timestamp.nullable(),
   steps: z.array(StepRecord),

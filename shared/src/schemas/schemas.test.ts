@@ -18,6 +18,7 @@ describe('suite payloads', () => {
       max_concurrent_tests: 5,
       timeout_minutes: 60,
       retry_on_failure: true,
+      stop_on_error: false,
     });
   });
 

@@ -8,6 +8,21 @@ const SuiteName = z
   .max(255)
   .regex(/^[^/\\]+$/, 'must not contain slashes');
 
+/** An IANA time zone name such as `Europe/Berlin`, checked against the runtime's zone data. */
+const Timezone = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .refine((zone) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone such as Europe/Berlin or UTC');
+
 export const Suite = z.object({
   id: z.number().int(),
   name: z.string(),
@@ -17,6 +32,9 @@ export const Suite = z.object({
   max_concurrent_tests: z.number().int(),
   timeout_minutes: z.number().int(),
   retry_on_failure: z.boolean(),
+  schedule_timezone: z.string().nullable(),
+  stop_on_error: z.boolean(),
+  max_failures: z.number().int().nullable(),
   created_at: Timestamp,
   updated_at: Timestamp,
 });
@@ -30,6 +48,9 @@ export const CreateSuiteBody = z.strictObject({
   max_concurrent_tests: z.number().int().min(1).max(1000).default(5),
   timeout_minutes: z.number().int().min(1).max(1440).default(60),
   retry_on_failure: z.boolean().default(true),
+  schedule_timezone: Timezone.nullable().optional(),
+  stop_on_error: z.boolean().default(false),
+  max_failures: z.number().int().min(1).max(100_000).nullable().optional(),
 });
 export type CreateSuiteBody = z.infer<typeof CreateSuiteBody>;
 
@@ -42,6 +63,9 @@ export const UpdateSuiteBody = z
     max_concurrent_tests: z.number().int().min(1).max(1000),
     timeout_minutes: z.number().int().min(1).max(1440),
     retry_on_failure: z.boolean(),
+    schedule_timezone: Timezone.nullable(),
+    stop_on_error: z.boolean(),
+    max_failures: z.number().int().min(1).max(100_000).nullable(),
   })
   .partial()
   .refine((body) => Object.keys(body).length > 0, 'at least one field must be given');
@@ -55,3 +79,13 @@ export type ListSuitesQuery = z.infer<typeof ListSuitesQuery>;
 
 export const SuiteIdParams = z.object({ suiteId: Id });
 export type SuiteIdParams = z.infer<typeof SuiteIdParams>;
+
+/** The next times a suite's schedule fires. */
+export const SuiteSchedule = z.object({
+  suite_id: z.number().int(),
+  schedule_cron: z.string().nullable(),
+  timezone: z.string(),
+  active: z.boolean().describe('false when there is no cron or the suite is disabled'),
+  next_runs: z.array(Timestamp),
+});
+export type SuiteSchedule = z.infer<typeof SuiteSchedule>;

@@ -1,3 +1,6 @@
+// Types only: shared stays free of Playwright at run time (the import is erased), while browser
+// skills get the real Page and BrowserContext API with its documentation.
+import type { BrowserContext, Page } from 'playwright-core';
 import type { JsonObject, JsonValue } from '../schemas/common.js';
 import type { LogEntry } from '../schemas/result.js';
 import type { Expectation } from './expect.js';
@@ -61,4 +64,24 @@ export interface SkillContext {
   readonly http: HttpClient;
   /** Identifies the run, for logs and external systems; absent in local runs. */
   readonly run: { readonly executionId: number | null; readonly caseName: string };
+  /** Browser skills only: a Playwright page in a fresh BrowserContext, closed after the case. */
+  readonly page?: Page;
+  /** Browser skills only: the context `page` lives in (its own cookies, storage and pages). */
+  readonly browserContext?: BrowserContext;
+  /**
+   * Browser skills only: how the worker launches its Chromium, for tools that launch their own
+   * browser on the same build (e.g. a `@playwright/test` run).
+   */
+  readonly browserLaunch?: {
+    readonly executablePath: string;
+    readonly args: readonly string[];
+    readonly headless: boolean;
+  };
+  /** Browser skills only: keeps a screenshot of `page` as an artifact of the case. */
+  screenshot(name: string): Promise<void>;
+  /**
+   * Keeps `body` as a file of the case's result (an artifact), e.g. a report or a response.
+   * Images are kept as screenshots, videos as videos and `trace*.zip` files as Playwright traces.
+   */
+  attach(name: string, body: string | Uint8Array, contentType: string): Promise<void>;
 }

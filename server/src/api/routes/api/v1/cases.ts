@@ -11,10 +11,42 @@ import {
   UpdateCaseBody,
   type JsonObject,
 } from '@webguard/shared';
-import { AppError } from '../../../../errors.js';
+import { AppError, conflict } from '../../../../errors.js';
+import { resolveDependencies } from '../../../../orchestration/workflow-graph.js';
 import type { SkillRegistry } from '../../../../skills/index.js';
 
 const tags = ['cases'];
+
+/**
+ * The suite's workflow must stay a DAG of known names: the candidate change is applied to the
+ * current cases and the whole graph checked, each problem named (400).
+ */
+function checkWorkflow(
+  cases: TestCase[],
+  candidate: Pick<TestCase, 'name' | 'group' | 'depends_on'> & { id?: number },
+): void {
+  const nodes = cases
+    .filter((testCase) => testCase.id !== candidate.id)
+    .map((testCase) => ({
+      name: testCase.name,
+      group: testCase.group,
+      dependsOn: testCase.depends_on,
+    }));
+  nodes.push({ name: candidate.name, group: candidate.group, dependsOn: candidate.depends_on });
+  const { problems } = resolveDependencies(nodes);
+  if (problems.length > 0) {
+    const details = problems.map((problem) => ({
+      path: 'depends_on',
+      message: `${problem.path}: ${problem.message}`,
+    }));
+    throw new AppError(
+      400,
+      'VALIDATION_FAILED',
+      `invalid workflow: ${details.map((d) => d.message).join('; ')}`,
+      details,
+    );
+  }
+}
 
 /** A case is only saved when its skill exists here and its params pass that skill's schema. */
 function checkSkillParams(skills: SkillRegistry, skillName: string, params: JsonObject): void {
@@ -81,6 +113,11 @@ const caseRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       await suites.get(request.params.suiteId);
       checkSkillParams(skills, request.body.skill_name, request.body.params);
+      checkWorkflow(await cases.listAll(request.params.suiteId), {
+        name: request.body.name,
+        group: request.body.group ?? null,
+        depends_on: request.body.depends_on,
+      });
       return reply.code(201).send(await cases.create(request.params.suiteId, request.body));
     },
   );
@@ -119,6 +156,24 @@ const caseRoutes: FastifyPluginAsyncZod = async (app) => {
           request.body.params ?? current.params,
         );
       }
+      const all = await cases.listAll(suiteId);
+      checkWorkflow(all, {
+        id: caseId,
+        name: request.body.name ?? current.name,
+        group: request.body.group === undefined ? current.group : request.body.group,
+        depends_on: request.body.depends_on ?? current.depends_on,
+      });
+      // A rename would silently break cases that depend on the old name.
+      if (request.body.name !== undefined && request.body.name !== current.name) {
+        const dependents = all
+          .filter((testCase) => testCase.depends_on.includes(current.name))
+          .map((c) => c.name);
+        if (dependents.length > 0) {
+          throw conflict(
+            `case "${current.name}" is a dependency of ${dependents.join(', ')}; update them before renaming it`,
+          );
+        }
+      }
       return cases.update(suiteId, caseId, request.body);
     },
   );
@@ -130,11 +185,22 @@ const caseRoutes: FastifyPluginAsyncZod = async (app) => {
         tags,
         summary: 'Delete a case (its past results are kept)',
         params: CaseParams,
-        response: { 204: z.null(), 404: ApiError },
+        response: { 204: z.null(), 404: ApiError, 409: ApiError },
       },
     },
     async (request, reply) => {
-      await cases.delete(request.params.suiteId, request.params.caseId);
+      const { suiteId, caseId } = request.params;
+      const current = await cases.get(suiteId, caseId);
+      const all = await cases.listAll(suiteId);
+      const dependents = all
+        .filter((testCase) => testCase.id !== caseId && testCase.depends_on.includes(current.name))
+        .map((testCase) => testCase.name);
+      if (dependents.length > 0) {
+        throw conflict(
+          `case "${current.name}" is a dependency of ${dependents.join(', ')}; remove it from their depends_on first`,
+        );
+      }
+      await cases.delete(suiteId, caseId);
       return reply.code(204).send(null);
     },
   );

@@ -3,20 +3,25 @@ import {
   ApiError,
   Execution,
   ExecutionWithResults,
+  IdempotencyHeaders,
   IdParams,
   ListExecutionsQuery,
   Page,
+  RerunQuery,
   TriggerExecutionBody,
   TriggerExecutionResponse,
 } from '@webguard/shared';
+import type { TriggerResult } from '../../../../services/execution-service.js';
 
 const tags = ['executions'];
 
 const triggerSchema = {
   tags,
   body: TriggerExecutionBody,
+  headers: IdempotencyHeaders,
   response: {
     202: TriggerExecutionResponse,
+    400: ApiError,
     404: ApiError,
     409: ApiError,
     422: ApiError,
@@ -24,26 +29,48 @@ const triggerSchema = {
   },
 };
 
+const triggerDescription =
+  'Returns at once with the execution id; poll GET /executions/{id} for results. A repeated ' +
+  'request with the same `Idempotency-Key` header (or a CI trigger for a commit whose run is ' +
+  'still going) returns the existing execution, marked with `Idempotent-Replayed: true`.';
+
 const executionRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { executions, executionService } = app.services;
+  const { executions, executionService, coordinator } = app.services;
+
+  const accepted = (result: TriggerResult) => ({
+    execution_id: result.execution_id,
+    status: result.status,
+    total_tests: result.total_tests,
+  });
 
   app.post(
     '/executions',
-    {
-      schema: {
-        ...triggerSchema,
-        summary: 'Run a suite',
-        description:
-          'Returns at once with the execution id; poll GET /executions/{id} for results.',
-      },
+    { schema: { ...triggerSchema, summary: 'Run a suite', description: triggerDescription } },
+    async (request, reply) => {
+      const result = await executionService.trigger(request.body, {
+        idempotencyKey: request.headers['idempotency-key'],
+      });
+      if (result.replayed) void reply.header('idempotent-replayed', 'true');
+      return reply.code(202).send(accepted(result));
     },
-    async (request, reply) => reply.code(202).send(await executionService.trigger(request.body)),
   );
 
   app.post(
     '/executions/trigger',
-    { schema: { ...triggerSchema, summary: 'Run a suite (alias of POST /executions)' } },
-    async (request, reply) => reply.code(202).send(await executionService.trigger(request.body)),
+    {
+      schema: {
+        ...triggerSchema,
+        summary: 'Run a suite (alias of POST /executions)',
+        description: triggerDescription,
+      },
+    },
+    async (request, reply) => {
+      const result = await executionService.trigger(request.body, {
+        idempotencyKey: request.headers['idempotency-key'],
+      });
+      if (result.replayed) void reply.header('idempotent-replayed', 'true');
+      return reply.code(202).send(accepted(result));
+    },
   );
 
   app.get(
@@ -70,6 +97,57 @@ const executionRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => executions.getWithResults(request.params.id),
+  );
+
+  app.post(
+    '/executions/:id/cancel',
+    {
+      schema: {
+        tags,
+        summary: 'Cancel a run',
+        description:
+          'Cases not started are recorded as skipped, running ones are aborted. Cancelling a finished run changes nothing.',
+        params: IdParams,
+        response: { 200: Execution, 404: ApiError },
+      },
+    },
+    async (request) => {
+      await executions.get(request.params.id);
+      return coordinator.cancel(request.params.id, {
+        status: 'cancelled',
+        reason: 'cancelled on request',
+      });
+    },
+  );
+
+  app.post(
+    '/executions/:id/rerun',
+    {
+      schema: {
+        tags,
+        summary:
+          'Run again the cases that did not pass (or all with ?only=all), as a new execution',
+        params: IdParams,
+        querystring: RerunQuery,
+        headers: IdempotencyHeaders,
+        response: {
+          202: TriggerExecutionResponse,
+          404: ApiError,
+          409: ApiError,
+          422: ApiError,
+          503: ApiError,
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await executionService.rerun(
+        request.params.id,
+        request.query.only,
+        request.headers['idempotency-key'],
+      );
+      if (result.replayed) void reply.header('idempotent-replayed', 'true');
+      return reply.code(202).send(accepted(result));
+    },
   );
 };
 

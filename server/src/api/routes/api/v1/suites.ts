@@ -7,13 +7,14 @@ import {
   ListSuitesQuery,
   Page,
   Suite,
+  SuiteSchedule,
   UpdateSuiteBody,
 } from '@webguard/shared';
 
 const tags = ['suites'];
 
 const suiteRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { suites } = app.services;
+  const { suites, schedules } = app.services;
 
   app.get(
     '/suites',
@@ -34,11 +35,18 @@ const suiteRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags,
         summary: 'Create a suite',
+        description:
+          'A `schedule_cron` starts runs on its schedule (in `schedule_timezone`, default UTC).',
         body: CreateSuiteBody,
-        response: { 201: Suite, 409: ApiError },
+        response: { 201: Suite, 400: ApiError, 409: ApiError },
       },
     },
-    async (request, reply) => reply.code(201).send(await suites.create(request.body)),
+    async (request, reply) => {
+      schedules.validate(request.body.schedule_cron, request.body.schedule_timezone);
+      const suite = await suites.create(request.body);
+      await schedules.sync(suite);
+      return reply.code(201).send(suite);
+    },
   );
 
   app.get(
@@ -54,6 +62,19 @@ const suiteRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => suites.get(request.params.id),
   );
 
+  app.get(
+    '/suites/:id/schedule',
+    {
+      schema: {
+        tags,
+        summary: "The suite's schedule and its next five run times",
+        params: IdParams,
+        response: { 200: SuiteSchedule, 404: ApiError },
+      },
+    },
+    async (request) => schedules.describe(await suites.get(request.params.id)),
+  );
+
   app.patch(
     '/suites/:id',
     {
@@ -62,10 +83,23 @@ const suiteRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Change some fields of a suite',
         params: IdParams,
         body: UpdateSuiteBody,
-        response: { 200: Suite, 404: ApiError, 409: ApiError },
+        response: { 200: Suite, 400: ApiError, 404: ApiError, 409: ApiError },
       },
     },
-    async (request) => suites.update(request.params.id, request.body),
+    async (request) => {
+      const current = await suites.get(request.params.id);
+      schedules.validate(
+        request.body.schedule_cron === undefined
+          ? current.schedule_cron
+          : request.body.schedule_cron,
+        request.body.schedule_timezone === undefined
+          ? current.schedule_timezone
+          : request.body.schedule_timezone,
+      );
+      const suite = await suites.update(request.params.id, request.body);
+      await schedules.sync(suite);
+      return suite;
+    },
   );
 
   app.delete(
@@ -73,13 +107,14 @@ const suiteRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags,
-        summary: 'Delete a suite with its cases and run history',
+        summary: 'Delete a suite with its cases, schedule and run history',
         params: IdParams,
         response: { 204: z.null(), 404: ApiError },
       },
     },
     async (request, reply) => {
       await suites.delete(request.params.id);
+      await schedules.remove(request.params.id);
       return reply.code(204).send(null);
     },
   );

@@ -1,0 +1,285 @@
+/**
+ * bench/browser-parallel: 50 browser cases (open a local page, fill a form, check the answer,
+ * take a screenshot) through WebGuard — REST trigger, BullMQ browser queue, engine, browser-flow
+ * skill, artifacts on disk, results in PostgreSQL — against the same 50 scripts written directly
+ * with Playwright, at the same concurrency on the same Chromium with the same flags, in one run.
+ * Rounds alternate so neither side gets a warmer machine.
+ * Usage: npm run build && npm run bench -- browser-parallel [--cases 50] [--concurrency N]
+ *   [--rounds 2] [--trace off|on-failure|always]
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { chromium, type Browser } from 'playwright-core';
+import { loadConfig } from '../../server/src/config.js';
+import {
+  BrowserPool,
+  CHROMIUM_FLAGS,
+  findChromium,
+} from '../../server/src/engine/browser/index.js';
+import { runCase } from '../../server/src/engine/index.js';
+import browserFlow from '../../skills/browser-flow/skill.js';
+import { createLogger } from '../../server/src/runtime/logger.js';
+import { startRuntime, type Runtime } from '../../server/src/runtime/runtime.js';
+import { createTestDatabase } from '../../server/test/support/postgres.js';
+
+const { values } = parseArgs({
+  options: {
+    cases: { type: 'string', default: '50' },
+    concurrency: { type: 'string' },
+    rounds: { type: 'string', default: '2' },
+    // WebGuard's trace mode, to measure what tracing costs (the direct scripts never trace).
+    trace: { type: 'string', default: 'off' },
+  },
+});
+const CASES = Number(values.cases);
+const ROUNDS = Number(values.rounds);
+const REDIS_URL = process.env.WEBGUARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+// The default is WebGuard's own default browser concurrency.
+const CONCURRENCY = Number(values.concurrency ?? loadConfig({}).concurrency.browser);
+
+const PAGE = `<!doctype html><html><head><title>Sign up</title></head><body>
+  <input id="name" aria-label="Name">
+  <button onclick="document.querySelector('#greeting').textContent = 'Hello ' + document.querySelector('#name').value">Greet</button>
+  <p id="greeting"></p></body></html>`;
+
+const p95 = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? 0;
+};
+const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+const mb = (bytes: number) => Math.round(bytes / (1024 * 1024));
+
+/**
+ * Memory in bytes: this process's RSS, and the proportional set size (PSS) of every Chromium
+ * process it started, so what the Chromium processes share is counted once, not once each.
+ */
+function memory(): { worker: number; chromium: number } {
+  const parents = new Map<number, number>();
+  const pss = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      const rollup = readFileSync(`/proc/${entry}/smaps_rollup`, 'utf8');
+      pss.set(Number(entry), Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0) * 1024);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const descends = (pid: number): boolean => {
+    for (
+      let current = parents.get(pid);
+      current !== undefined && current > 1;
+      current = parents.get(current)
+    ) {
+      if (current === process.pid) return true;
+    }
+    return false;
+  };
+  let browsers = 0;
+  for (const [pid, bytes] of pss) if (descends(pid)) browsers += bytes;
+  return { worker: process.memoryUsage().rss, chromium: browsers };
+}
+
+/** Samples memory while `work` runs and returns its result with the peaks. */
+async function sampled<T>(work: () => Promise<T>) {
+  const peak = { worker: 0, total: 0 };
+  const sample = () => {
+    const now = memory();
+    peak.worker = Math.max(peak.worker, now.worker);
+    peak.total = Math.max(peak.total, now.worker + now.chromium);
+  };
+  const timer = setInterval(sample, 200);
+  try {
+    return { result: await work(), peak };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+interface Round {
+  wallMs: number;
+  durations: number[];
+}
+
+/** The baseline: each case as a plain Playwright script, N at a time on one browser. */
+async function direct(browser: Browser, url: string, count: number): Promise<Round> {
+  const durations: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  const lane = async () => {
+    while (next < count) {
+      const index = next++;
+      const caseStart = performance.now();
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        await page.goto(url);
+        await page.locator('#name').first().fill(`user ${index}`);
+        await page.locator('text=Greet').first().click();
+        const text = await page.locator('#greeting').first().innerText();
+        if (text !== `Hello user ${index}`) throw new Error(`unexpected greeting ${text}`);
+        await page.screenshot({ type: 'png' });
+      } finally {
+        await context.close();
+      }
+      durations.push(performance.now() - caseStart);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+  return { wallMs: performance.now() - started, durations };
+}
+
+const flowSteps = (url: string, index: number) => [
+  { action: 'goto', url },
+  { action: 'fill', selector: '#name', value: `user ${index}` },
+  { action: 'click', selector: 'text=Greet' },
+  { action: 'expect_text', selector: '#greeting', text: `Hello user ${index}`, exact: true },
+  { action: 'screenshot', name: 'greeted' },
+];
+
+/**
+ * The same browser-flow cases through the engine alone (no queue, no database), to tell the
+ * engine's share of the overhead from the platform's.
+ */
+async function engineOnly(pool: BrowserPool, url: string, count: number): Promise<Round> {
+  const durations: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  const lane = async () => {
+    while (next < count) {
+      const index = next++;
+      const outcome = await runCase({
+        skill: browserFlow,
+        params: { steps: flowSteps(url, index) },
+        caseName: `case ${index}`,
+        executionId: null,
+        timeoutMs: 60_000,
+        browsers: pool,
+        artifacts: { add: async () => undefined },
+      });
+      if (outcome.status !== 'passed') throw new Error(`engine case: ${outcome.error_message}`);
+      durations.push(outcome.execution_time_ms);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+  return { wallMs: performance.now() - started, durations };
+}
+
+/** The same cases as browser-flow cases of one suite, triggered and awaited over the API. */
+async function throughWebGuard(
+  runtime: Runtime,
+  url: string,
+  count: number,
+  name: string,
+): Promise<Round> {
+  const app = runtime.app!;
+  const post = async (path: string, payload: object) => {
+    const response = await app.inject({ method: 'POST', url: path, payload });
+    if (response.statusCode >= 300) throw new Error(`${path}: ${response.body}`);
+    return response.json() as { id: number; execution_id: number };
+  };
+  const suite = await post('/api/v1/suites', { name, max_concurrent_tests: count });
+  for (let index = 0; index < count; index++) {
+    await post(`/api/v1/suites/${suite.id}/cases`, {
+      name: `case ${index}`,
+      skill_name: 'browser-flow',
+      params: { steps: flowSteps(url, index) },
+    });
+  }
+  const started = performance.now();
+  const { execution_id } = await post('/api/v1/executions', { suite_id: suite.id });
+  for (;;) {
+    const execution = (await app.inject(`/api/v1/executions/${execution_id}`)).json() as {
+      status: string;
+      completed_at: string | null;
+      results: { status: string; execution_time_ms: number }[];
+    };
+    if (execution.completed_at) {
+      const wallMs = performance.now() - started;
+      const failed = execution.results.filter((result) => result.status !== 'passed');
+      if (failed.length > 0) throw new Error(`${failed.length} WebGuard cases did not pass`);
+      return { wallMs, durations: execution.results.map((result) => result.execution_time_ms) };
+    }
+    // Polled gently: the bench's own reads must not take CPU from the cases it measures.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+const server: Server = createServer((_request, response) => {
+  response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
+});
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+const database = await createTestDatabase();
+const home = mkdtempSync(join(tmpdir(), 'wg-bench-browser-'));
+const config = loadConfig({
+  DATABASE_URL: database.url,
+  REDIS_URL,
+  WEBGUARD_HOME: home,
+  WEBGUARD_QUEUE_PREFIX: `bench-browser-${process.pid}`,
+  WEBGUARD_CONCURRENCY_BROWSER: String(CONCURRENCY),
+  PATH: process.env.PATH ?? '',
+  WEBGUARD_TRACE: values.trace,
+  LOG_LEVEL: 'warn',
+});
+const runtime = await startRuntime(
+  config,
+  { api: true, workers: ['executions', 'browser'], listen: false },
+  createLogger(config, 'bench'),
+);
+const executablePath = findChromium({ searchPath: process.env.PATH ?? '' }).path;
+const browser = await chromium.launch({ executablePath, args: CHROMIUM_FLAGS, headless: true });
+const enginePool = new BrowserPool({ searchPath: process.env.PATH ?? '' });
+try {
+  // Warm both sides up: browsers launched, code paths compiled.
+  await direct(browser, url, CONCURRENCY);
+  await engineOnly(enginePool, url, CONCURRENCY);
+  await throughWebGuard(runtime, url, CONCURRENCY, 'warm-up');
+  const idle = memory();
+
+  const webguard: Round[] = [];
+  const baseline: Round[] = [];
+  const engine: Round[] = [];
+  let peak = { worker: 0, total: 0 };
+  for (let round = 1; round <= ROUNDS; round++) {
+    baseline.push(await direct(browser, url, CASES));
+    engine.push(await engineOnly(enginePool, url, CASES));
+    const measured = await sampled(() => throughWebGuard(runtime, url, CASES, `round-${round}`));
+    webguard.push(measured.result);
+    peak = {
+      worker: Math.max(peak.worker, measured.peak.worker),
+      total: Math.max(peak.total, measured.peak.total),
+    };
+    console.log(
+      `round ${round}: direct ${Math.round(baseline.at(-1)!.wallMs)} ms, engine only ${Math.round(engine.at(-1)!.wallMs)} ms, WebGuard ${Math.round(webguard.at(-1)!.wallMs)} ms`,
+    );
+  }
+
+  const webguardMs = mean(webguard.map((round) => round.wallMs));
+  const directMs = mean(baseline.map((round) => round.wallMs));
+  const perTest = (peak.total - (idle.worker + idle.chromium)) / CONCURRENCY;
+  console.log(
+    `browser-parallel: cases=${CASES} concurrency=${CONCURRENCY} rounds=${ROUNDS} trace=${values.trace}` +
+      ` webguard_ms=${Math.round(webguardMs)}` +
+      ` engine_only_ms=${Math.round(mean(engine.map((round) => round.wallMs)))}` +
+      ` direct_ms=${Math.round(directMs)}` +
+      ` p95_case_ms=${Math.round(p95(webguard.flatMap((round) => round.durations)))}` +
+      ` p95_direct_case_ms=${Math.round(p95(baseline.flatMap((round) => round.durations)))}` +
+      ` peak_worker_rss_mb=${mb(peak.worker)} peak_total_mb=${mb(peak.total)}` +
+      ` mb_per_concurrent_test=${mb(perTest)} ratio=${(webguardMs / directMs).toFixed(2)}`,
+  );
+} finally {
+  await browser.close();
+  await enginePool.close();
+  await runtime.close();
+  await database.drop();
+  rmSync(home, { recursive: true, force: true });
+  server.close();
+}

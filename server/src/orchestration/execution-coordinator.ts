@@ -1,0 +1,395 @@
+import { and, asc, count, eq, inArray, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import {
+  FINAL_EXECUTION_STATUSES,
+  type Execution,
+  type ExecutionCaseState,
+} from '@webguard/shared';
+import type { Database } from '../db/database.js';
+import { ExecutionRepository } from '../db/execution-repository.js';
+import { ResultRepository } from '../db/result-repository.js';
+import { executionCases, testExecutions, testSuites } from '../db/schema.js';
+import {
+  bullPriority,
+  EXECUTIONS_QUEUE,
+  jobIds,
+  queueForCategory,
+  type QueueName,
+} from '../queues/job-catalog.js';
+import type { JobQueues } from '../queues/job-queues.js';
+import type { SkillRegistry } from '../skills/index.js';
+import type { CancelBus } from './cancel-bus.js';
+import { skippedOutcome, systemErrorOutcome } from './outcomes.js';
+
+type CaseRow = typeof executionCases.$inferSelect;
+
+const TERMINAL_STATES: readonly ExecutionCaseState[] = ['done', 'skipped', 'cancelled'];
+const ACTIVE_STATES: readonly ExecutionCaseState[] = ['queued', 'running'];
+const isFinal = (status: string) =>
+  (FINAL_EXECUTION_STATUSES as readonly string[]).includes(status);
+const didNotPass = (row: CaseRow) => row.state === 'done' && row.resultStatus !== 'passed';
+
+export interface CoordinatorDeps {
+  db: Database;
+  queues: JobQueues;
+  skills: SkillRegistry;
+  cancelBus: CancelBus;
+  logger: Logger;
+  /** Called once when an execution closes, e.g. to publish the event. */
+  onExecutionFinished?: (execution: Execution) => void;
+}
+
+/** What one pass decided, carried out after its transaction commits. */
+interface Plan {
+  dispatch: { row: CaseRow; queue: QueueName }[];
+  compensate: { row: CaseRow; queue: QueueName }[];
+  abortRunning: boolean;
+  finished?: Execution;
+  /** A case was closed during this pass, so its dependents need another look. */
+  again: boolean;
+}
+
+const emptyPlan = (): Plan => ({ dispatch: [], compensate: [], abortRunning: false, again: false });
+
+/**
+ * Moves executions forward. All state lives in `execution_cases`; every decision is taken under
+ * a row lock on the execution, so any number of API and worker processes can call `advance`
+ * at once and the suite's `max_concurrent_tests` holds across the whole cluster.
+ */
+export class ExecutionCoordinator {
+  constructor(private readonly deps: CoordinatorDeps) {}
+
+  async advance(executionId: number): Promise<void> {
+    if (await this.busyWithNothingToDo(executionId)) return;
+    for (let pass = 0; pass < 10; pass++) {
+      const plan = await this.deps.db.transaction((tx) => this.plan(tx, executionId));
+      await this.carryOut(executionId, plan);
+      if (!plan.again) return;
+    }
+  }
+
+  /**
+   * Ends an open execution now: `cancelled` on request, `timeout` at the suite's deadline.
+   * Cases not started are recorded as skipped with the reason; running ones are aborted and
+   * record their own result when they stop.
+   */
+  async cancel(
+    executionId: number,
+    ending: { status: 'cancelled' | 'timeout'; reason: string },
+  ): Promise<Execution> {
+    const closed = await this.deps.db.transaction(async (tx) => {
+      const [execution] = await tx
+        .select()
+        .from(testExecutions)
+        .where(eq(testExecutions.id, executionId))
+        .for('no key update');
+      if (!execution || isFinal(execution.status)) return false;
+      const rows = await tx
+        .select()
+        .from(executionCases)
+        .where(eq(executionCases.executionId, executionId));
+      for (const row of rows.filter((r) => r.state === 'pending' || r.state === 'queued')) {
+        await this.close(
+          tx,
+          row,
+          'cancelled',
+          skippedOutcome(
+            `${ending.status === 'timeout' ? 'timed out' : 'cancelled'}: ${ending.reason}`,
+          ),
+        );
+      }
+      const completedAt = new Date();
+      const startedAt = execution.startedAt ?? execution.createdAt;
+      await tx
+        .update(testExecutions)
+        .set({
+          status: ending.status,
+          errorMessage: ending.reason,
+          startedAt,
+          completedAt,
+          executionTimeMs: Math.max(0, completedAt.getTime() - startedAt.getTime()),
+        })
+        .where(eq(testExecutions.id, executionId));
+      await new ExecutionRepository(tx).refreshCounts(executionId);
+      return true;
+    });
+    const executions = new ExecutionRepository(this.deps.db);
+    const execution = await executions.get(executionId);
+    if (closed) {
+      this.deps.logger.info(
+        { execution_id: executionId, status: ending.status, reason: ending.reason },
+        'execution stopped',
+      );
+      await this.deps.cancelBus.publish(executionId);
+      await this.removeDeadline(executionId);
+      this.deps.onExecutionFinished?.(execution);
+    }
+    return execution;
+  }
+
+  /**
+   * Most calls come while other cases still run and none waits to start: a count by state,
+   * without the lock, says so cheaply. Each caller counts after its own case was committed as
+   * ended, so the last case to end always sees nothing running and takes the locked path.
+   */
+  private async busyWithNothingToDo(executionId: number): Promise<boolean> {
+    const tally = await this.deps.db
+      .select({
+        state: executionCases.state,
+        failed: sql<boolean>`${executionCases.resultStatus} IS DISTINCT FROM 'passed'`,
+        n: count(),
+      })
+      .from(executionCases)
+      .where(eq(executionCases.executionId, executionId))
+      .groupBy(executionCases.state, sql`${executionCases.resultStatus} IS DISTINCT FROM 'passed'`);
+    const howMany = (state: ExecutionCaseState) =>
+      tally.filter((t) => t.state === state).reduce((sum, t) => sum + t.n, 0);
+    const failedSoFar = tally
+      .filter((t) => t.state === 'done' && t.failed)
+      .reduce((sum, t) => sum + t.n, 0);
+    // A failure may call for fail-fast or stop_on_error handling: leave that to the full pass.
+    return (
+      failedSoFar === 0 && howMany('pending') === 0 && howMany('queued') + howMany('running') > 0
+    );
+  }
+
+  /** One pass over the execution's cases, inside a transaction holding its row lock. */
+  private async plan(tx: Database, executionId: number): Promise<Plan> {
+    const plan = emptyPlan();
+    const [execution] = await tx
+      .select()
+      .from(testExecutions)
+      .where(eq(testExecutions.id, executionId))
+      .for('no key update');
+    if (!execution) return plan;
+    // A stopped execution only keeps its counts current as its last running cases report in.
+    if (isFinal(execution.status)) {
+      await new ExecutionRepository(tx).refreshCounts(executionId);
+      return plan;
+    }
+    const [suite] = await tx.select().from(testSuites).where(eq(testSuites.id, execution.suiteId));
+
+    const rows = await tx
+      .select()
+      .from(executionCases)
+      .where(eq(executionCases.executionId, executionId))
+      .orderBy(asc(executionCases.dispatchOrder), asc(executionCases.id));
+    const byName = new Map(rows.map((row) => [row.name, row]));
+    const failed = rows.filter(didNotPass);
+
+    // 1. Fail fast: past max_failures the rest of the run is cancelled, running cases too.
+    if (suite?.maxFailures && failed.length >= suite.maxFailures) {
+      const reason = `cancelled: ${failed.length} case(s) failed, the suite's max_failures is ${suite.maxFailures}`;
+      for (const row of rows.filter((r) => r.state === 'pending' || r.state === 'queued')) {
+        await this.close(tx, row, 'cancelled', skippedOutcome(reason));
+      }
+      plan.abortRunning = rows.some((row) => row.state === 'running');
+    }
+
+    // 2. stop_on_error: nothing new starts once a case failed.
+    if (suite?.stopOnError && failed.length > 0) {
+      for (const row of rows.filter((r) => r.state === 'pending')) {
+        await this.close(
+          tx,
+          row,
+          'skipped',
+          skippedOutcome(`skipped: stop_on_error, "${failed[0]!.name}" failed`),
+        );
+      }
+    }
+
+    // 3. A case whose dependency did not pass is skipped; skipping cascades down the graph.
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const row of rows.filter((r) => r.state === 'pending')) {
+        const blocker = row.dependsOn
+          .map((name) => byName.get(name))
+          .find(
+            (dep) =>
+              dep && (dep.state === 'skipped' || dep.state === 'cancelled' || didNotPass(dep)),
+          );
+        if (blocker) {
+          const why = blocker.state === 'done' ? 'did not pass' : 'did not run';
+          await this.close(
+            tx,
+            row,
+            'skipped',
+            skippedOutcome(`skipped: depends on "${blocker.name}", which ${why}`),
+          );
+          changed = true;
+        }
+      }
+    }
+
+    // 4. Dispatch ready cases in order while the suite's concurrency allows.
+    let slots =
+      (suite?.maxConcurrentTests ?? 1) -
+      rows.filter((row) => ACTIVE_STATES.includes(row.state as ExecutionCaseState)).length;
+    for (const row of rows) {
+      if (slots <= 0) break;
+      if (row.state !== 'pending') continue;
+      const ready = row.dependsOn.every((name) => {
+        const dep = byName.get(name);
+        return !dep || (dep.state === 'done' && dep.resultStatus === 'passed');
+      });
+      if (!ready) continue;
+      const skill = this.deps.skills.get(row.skillName);
+      if (!skill) {
+        await this.close(
+          tx,
+          row,
+          'done',
+          systemErrorOutcome(`skill "${row.skillName}" is not installed on this server`),
+        );
+        plan.again = true;
+        continue;
+      }
+      await tx
+        .update(executionCases)
+        .set({ state: 'queued', queuedAt: new Date() })
+        .where(eq(executionCases.id, row.id));
+      row.state = 'queued';
+      plan.dispatch.push({ row, queue: queueForCategory(skill.definition.category) });
+      slots--;
+    }
+    if (plan.dispatch.length > 0 && execution.status === 'queued') {
+      await tx
+        .update(testExecutions)
+        .set({ status: 'running', startedAt: new Date() })
+        .where(eq(testExecutions.id, executionId));
+    }
+    if (!rows.every((row) => TERMINAL_STATES.includes(row.state as ExecutionCaseState)))
+      return plan;
+
+    // 5. Every case has ended. After a failure, undo passed cases' work in reverse order of
+    //    completion, one at a time, before the run closes.
+    if (rows.some(didNotPass) || rows.some((row) => row.state === 'cancelled')) {
+      const toUndo = rows
+        .filter(
+          (row) =>
+            row.state === 'done' &&
+            row.resultStatus === 'passed' &&
+            this.deps.skills.get(row.skillName)?.definition.compensate !== undefined,
+        )
+        .sort((a, b) => (b.finishedAt?.getTime() ?? 0) - (a.finishedAt?.getTime() ?? 0));
+      const next = toUndo.find((row) => row.compensationState !== 'done');
+      if (next) {
+        if (next.compensationState !== 'queued') {
+          await tx
+            .update(executionCases)
+            .set({ compensationState: 'queued' })
+            .where(eq(executionCases.id, next.id));
+          const skill = this.deps.skills.get(next.skillName)!;
+          plan.compensate.push({ row: next, queue: queueForCategory(skill.definition.category) });
+        }
+        return plan;
+      }
+    }
+
+    // 6. Close the execution; its status and counts come from the result rows.
+    plan.finished = await new ExecutionRepository(tx).finalizeIfComplete(executionId);
+    return plan;
+  }
+
+  /** Ends a case that will not run (or ran) with its result, in the same transaction. */
+  private async close(
+    tx: Database,
+    row: CaseRow,
+    state: ExecutionCaseState,
+    outcome: ReturnType<typeof skippedOutcome>,
+  ): Promise<void> {
+    await new ResultRepository(tx).record(
+      row.executionId,
+      { caseId: row.caseId, name: row.name, skillName: row.skillName },
+      outcome,
+      row.attempt,
+    );
+    await tx
+      .update(executionCases)
+      .set({ state, resultStatus: outcome.status, finishedAt: new Date() })
+      .where(eq(executionCases.id, row.id));
+    row.state = state;
+    row.resultStatus = outcome.status;
+  }
+
+  private async carryOut(executionId: number, plan: Plan): Promise<void> {
+    const { queues, cancelBus, logger } = this.deps;
+    const byQueue = new Map<QueueName, CaseRow[]>();
+    for (const { row, queue } of plan.dispatch)
+      byQueue.set(queue, [...(byQueue.get(queue) ?? []), row]);
+    for (const [queue, rows] of byQueue) {
+      await queues.enqueueMany(
+        queue,
+        'run-case',
+        rows.map((row) => ({
+          payload: { execution_id: executionId, case_id: row.caseId, attempt: row.attempt },
+          jobId: jobIds.runCase(executionId, row.caseId, row.attempt),
+          priority: bullPriority(row.priority),
+        })),
+      );
+    }
+    for (const { row, queue } of plan.compensate) {
+      await queues.enqueue(
+        queue,
+        'compensate-case',
+        { execution_id: executionId, case_id: row.caseId },
+        {
+          jobId: jobIds.compensate(executionId, row.caseId),
+        },
+      );
+    }
+    if (plan.abortRunning) await cancelBus.publish(executionId);
+    if (plan.dispatch.length > 0) {
+      logger.debug(
+        { execution_id: executionId, cases: plan.dispatch.map((d) => d.row.name) },
+        'cases dispatched',
+      );
+    }
+    if (plan.finished) {
+      logger.info(
+        {
+          execution_id: executionId,
+          status: plan.finished.status,
+          passed: plan.finished.passed_tests,
+          failed: plan.finished.failed_tests,
+          skipped: plan.finished.skipped_tests,
+        },
+        'execution finished',
+      );
+      await this.removeDeadline(executionId);
+      this.deps.onExecutionFinished?.(plan.finished);
+    }
+  }
+
+  /** The suite-timeout job is moot once the run has ended; removing it keeps the queue tidy. */
+  private async removeDeadline(executionId: number): Promise<void> {
+    try {
+      await this.deps.queues.queue(EXECUTIONS_QUEUE).remove(jobIds.deadline(executionId));
+    } catch (error) {
+      this.deps.logger.debug({ execution_id: executionId, err: error }, 'deadline job not removed');
+    }
+  }
+
+  /** Open executions, for the reaper. */
+  async openExecutionIds(): Promise<number[]> {
+    const rows = await this.deps.db
+      .select({ id: testExecutions.id })
+      .from(testExecutions)
+      .where(inArray(testExecutions.status, ['queued', 'running']));
+    return rows.map((row) => row.id);
+  }
+
+  async activeCases(executionId: number): Promise<CaseRow[]> {
+    return this.deps.db
+      .select()
+      .from(executionCases)
+      .where(
+        and(
+          eq(executionCases.executionId, executionId),
+          inArray(executionCases.state, [...ACTIVE_STATES]),
+        ),
+      );
+  }
+}
+
+export type { CaseRow };

@@ -1,0 +1,62 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { startRuntime, type Runtime, type RuntimeRoles } from '../../src/runtime/runtime.js';
+import { WORKER_QUEUES } from '../../src/queues/job-catalog.js';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
+import { TEST_REDIS_URL, uniqueQueuePrefix } from './redis.js';
+
+/** Test-only skills (wait, echo, fail, flaky, undoable) for orchestration tests. */
+export const FIXTURE_SKILLS = fileURLToPath(new URL('../fixtures/skills', import.meta.url));
+
+export interface TestRuntime {
+  runtime: Runtime;
+  config: Config;
+  /** The environment the runtime was configured with, for child processes joining it. */
+  env: Record<string, string>;
+  database: TestDatabase;
+  stop(): Promise<void>;
+}
+
+/**
+ * A whole WebGuard process in-process, on its own database, data folder and queue prefix,
+ * with the fixture skills installed and fast retries.
+ */
+export async function startTestRuntime(
+  overrides: Record<string, string> = {},
+  roles: Partial<RuntimeRoles> = {},
+): Promise<TestRuntime> {
+  const database = await createTestDatabase();
+  const home = mkdtempSync(join(tmpdir(), 'wg-rt-'));
+  const env = {
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    WEBGUARD_HOME: home,
+    WEBGUARD_QUEUE_PREFIX: uniqueQueuePrefix(),
+    WEBGUARD_SKILLS_PATHS: FIXTURE_SKILLS,
+    WEBGUARD_RETRY_BASE_MS: '50',
+    WEBGUARD_SECRET_KEY: 'ab'.repeat(32),
+    LOG_LEVEL: 'silent',
+    ...overrides,
+  };
+  const config = loadConfig(env);
+  const runtime = await startRuntime(
+    config,
+    { api: true, workers: WORKER_QUEUES, listen: false, ...roles },
+    createLogger(config, 'test'),
+  );
+  return {
+    runtime,
+    config,
+    env,
+    database,
+    async stop() {
+      await runtime.close();
+      await database.drop();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
