@@ -1,9 +1,4 @@
-export {
-  ArtifactMissingError,
-  assertValidKey,
-  type ArtifactSource,
-  type ArtifactStore,
-} from './artifact-store.js';
+export { ArtifactMissingError, type ArtifactSource, type ArtifactStore } from './artifact-store.js';
 export { ArtifactService, type ArtifactContent } from './artifact-service.js';
 export { CaseArtifacts } from './case-artifacts.js';
 export { contentDisposition } from './content-disposition.js';

@@ -32,9 +32,4 @@ export {
   findChromium,
   type BrowserPoolOptions,
 } from './browser/index.js';
-export {
-  caseCapabilities,
-  MAX_ATTACHMENT_BYTES,
-  type ArtifactFile,
-  type ArtifactSink,
-} from './artifact-sink.js';
+export type { ArtifactFile, ArtifactSink } from './artifact-sink.js';

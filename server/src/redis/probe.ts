@@ -66,11 +66,16 @@ export async function probeRedis(url: string, timeoutMs: number): Promise<ProbeR
 
 /** Readiness check on a live connection; never waits longer than `timeoutMs`. */
 export async function pingRedis(connection: Redis, timeoutMs: number): Promise<RedisCheck> {
-  // A PING sent while disconnected would sit in the offline queue until Redis returns.
+  const started = performance.now();
+  // A fresh connection still handshaking gets the deadline to finish; a broken one fails now,
+  // because a PING sent while disconnected would sit in the offline queue until Redis returns.
+  if (connection.status === 'connecting' || connection.status === 'connect') {
+    const ready = new Promise<void>((resolve) => connection.once('ready', () => resolve()));
+    await withDeadline(ready, timeoutMs, 'Redis connection').catch(() => undefined);
+  }
   if (connection.status !== 'ready') {
     return { ok: false, error: `connection is ${connection.status}` };
   }
-  const started = performance.now();
   try {
     await withDeadline(connection.ping(), timeoutMs, 'Redis PING');
     return { ok: true, latency_ms: Math.round(performance.now() - started) };

@@ -56,7 +56,7 @@ async function bounded<T>(promise: Promise<T>, ms: number, what: string): Promis
 }
 
 /** Playwright context options for the case's settings; an unknown device is the case's error. */
-export function contextOptions(settings: BrowserSettings | undefined): BrowserContextOptions {
+function contextOptions(settings: BrowserSettings | undefined): BrowserContextOptions {
   let device: BrowserContextOptions = {};
   if (settings?.device !== undefined) {
     const descriptor = (devices as Record<string, (typeof devices)[keyof typeof devices]>)[

@@ -31,7 +31,7 @@ function isExecutableFile(path: string): boolean {
 }
 
 /** The first executable called `command` in the folders of `searchPath` (PATH syntax). */
-export function findOnPath(command: string, searchPath: string): string | undefined {
+function findOnPath(command: string, searchPath: string): string | undefined {
   return searchPath
     .split(delimiter)
     .filter((dir) => dir.length > 0)
