@@ -85,7 +85,7 @@ describe('browser-flow', () => {
     const { outcome, sink } = await flow({
       steps: [
         { action: 'goto', url: `${server.url}/signup` },
-        { action: 'expect_text', selector: '#status', text: 'Welcome', timeout_ms: 300 },
+        { action: 'expect_text', selector: '#status', text: 'Welcome', timeout_ms: 3_000 },
       ],
     });
     expect(outcome).toMatchObject({
@@ -102,7 +102,7 @@ describe('browser-flow', () => {
 
   it('reports a missing element as a failed expectation, not a timeout of the case', async () => {
     const { outcome } = await flow({
-      step_timeout_ms: 300,
+      step_timeout_ms: 1_000,
       steps: [
         { action: 'goto', url: `${server.url}/signup` },
         { action: 'click', selector: '#does-not-exist' },
@@ -111,7 +111,7 @@ describe('browser-flow', () => {
     expect(outcome).toMatchObject({
       status: 'failed',
       error_type: 'assertion',
-      error_message: '#does-not-exist was not found or not ready for "click" within 300 ms',
+      error_message: '#does-not-exist was not found or not ready for "click" within 1000 ms',
     });
   });
 

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,15 +20,18 @@ interface JsonReport {
 
 /** `npx playwright test` on the same suite, as its owner runs it, with the JSON reporter. */
 async function runDirectly(shopUrl: string, chromium: string): Promise<JsonReport> {
-  const child = spawn(process.execPath, [CLI, 'test', '--reporter=json'], {
+  // Its own output goes to a temporary folder, never into the repository.
+  const output = mkdtempSync(join(tmpdir(), 'wg-pw-direct-'));
+  const child = spawn(process.execPath, [CLI, 'test', '--reporter=json', `--output=${output}`], {
     cwd: SUITE,
     env: { ...process.env, SHOP_URL: shopUrl, CHROMIUM_PATH: chromium, FORCE_COLOR: '0' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  let report = '';
+  child.stdout.on('data', (chunk: Buffer) => (report += chunk.toString('utf8')));
   await new Promise((resolve) => child.once('close', resolve));
-  return JSON.parse(output) as JsonReport;
+  rmSync(output, { recursive: true, force: true });
+  return JSON.parse(report) as JsonReport;
 }
 
 describe('playwright-test', () => {

@@ -163,7 +163,8 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
     const attempt = row.attempt + 1;
     const moved = await db
       .update(executionCases)
-      .set({ attempt, state: 'queued' })
+      // A fresh queued_at keeps the reaper from taking the retry's delay for a lost job.
+      .set({ attempt, state: 'queued', queuedAt: new Date() })
       .where(and(eq(executionCases.id, row.id), eq(executionCases.attempt, row.attempt)))
       .returning({ id: executionCases.id });
     if (moved.length > 0) {

@@ -52,6 +52,7 @@ describe('webguard start → REST → BullMQ → engine → database', () => {
         output.includes('is running at') ? true : server.exitCode !== null ? true : undefined,
       {
         what: 'webguard start to print its URL',
+        timeoutMs: 90_000,
       },
     );
     if (server.exitCode !== null) throw new Error(`webguard start exited early:\n${output}`);

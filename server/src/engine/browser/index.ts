@@ -5,4 +5,8 @@ export {
   type CaseBrowser,
   type CaseBrowserOptions,
 } from './case-browser.js';
-export { BrowserUnavailableError, findChromium, type ChromiumLocation } from './find-executables.js';
+export {
+  BrowserUnavailableError,
+  findChromium,
+  type ChromiumLocation,
+} from './find-executables.js';
