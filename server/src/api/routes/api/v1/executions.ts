@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
   ApiError,
@@ -37,41 +38,34 @@ const triggerDescription =
 const executionRoutes: FastifyPluginAsyncZod = async (app) => {
   const { executions, executionService, coordinator } = app.services;
 
-  const accepted = (result: TriggerResult) => ({
-    execution_id: result.execution_id,
-    status: result.status,
-    total_tests: result.total_tests,
-  });
+  /** 202 with the run's id; a replayed trigger says so in a header. */
+  const sendAccepted = (reply: FastifyReply, result: TriggerResult) => {
+    if (result.replayed) void reply.header('idempotent-replayed', 'true');
+    return reply.code(202).send({
+      execution_id: result.execution_id,
+      status: result.status,
+      total_tests: result.total_tests,
+    });
+  };
 
-  app.post(
-    '/executions',
-    { schema: { ...triggerSchema, summary: 'Run a suite', description: triggerDescription } },
-    async (request, reply) => {
-      const result = await executionService.trigger(request.body, {
-        idempotencyKey: request.headers['idempotency-key'],
-      });
-      if (result.replayed) void reply.header('idempotent-replayed', 'true');
-      return reply.code(202).send(accepted(result));
-    },
-  );
-
-  app.post(
-    '/executions/trigger',
-    {
-      schema: {
-        ...triggerSchema,
-        summary: 'Run a suite (alias of POST /executions)',
-        description: triggerDescription,
-      },
-    },
-    async (request, reply) => {
-      const result = await executionService.trigger(request.body, {
-        idempotencyKey: request.headers['idempotency-key'],
-      });
-      if (result.replayed) void reply.header('idempotent-replayed', 'true');
-      return reply.code(202).send(accepted(result));
-    },
-  );
+  // The design's POST /executions/trigger stays as an alias of POST /executions.
+  const triggerRoutes = [
+    ['/executions', 'Run a suite'],
+    ['/executions/trigger', 'Run a suite (alias of POST /executions)'],
+  ] as const;
+  for (const [url, summary] of triggerRoutes) {
+    app.post(
+      url,
+      { schema: { ...triggerSchema, summary, description: triggerDescription } },
+      async (request, reply) =>
+        sendAccepted(
+          reply,
+          await executionService.trigger(request.body, {
+            idempotencyKey: request.headers['idempotency-key'],
+          }),
+        ),
+    );
+  }
 
   app.get(
     '/executions',
@@ -145,8 +139,7 @@ const executionRoutes: FastifyPluginAsyncZod = async (app) => {
         request.query.only,
         request.headers['idempotency-key'],
       );
-      if (result.replayed) void reply.header('idempotent-replayed', 'true');
-      return reply.code(202).send(accepted(result));
+      return sendAccepted(reply, result);
     },
   );
 };
