@@ -73,6 +73,18 @@ async function suiteWith(
   return id;
 }
 
+/** Waits until the (only) case of the execution is running on some worker. */
+const caseRunning = (id: number) =>
+  waitFor(
+    async () => {
+      const [row] = await rows<{ state: string }>(
+        sql`SELECT state FROM execution_cases WHERE execution_id = ${id}`,
+      );
+      return row?.state === 'running' ? true : undefined;
+    },
+    { what: 'the case to start' },
+  );
+
 const finished = (id: number) =>
   waitFor(
     async () => {
@@ -90,15 +102,7 @@ describe('cluster', () => {
     const first = spawnRole(['worker', '--queues', 'executions,api']);
     const id = (await post('/api/v1/executions', { suite_id: suiteId })).json()
       .execution_id as number;
-    await waitFor(
-      async () => {
-        const [row] = await rows<{ state: string }>(
-          sql`SELECT state FROM execution_cases WHERE execution_id = ${id}`,
-        );
-        return row?.state === 'running' ? true : undefined;
-      },
-      { what: 'the case to start' },
-    );
+    await caseRunning(id);
     first.kill('SIGKILL');
     spawnRole(['worker', '--queues', 'executions,api']);
     const execution = await finished(id);
@@ -116,15 +120,7 @@ describe('cluster', () => {
     const worker = spawnRole(['worker', '--queues', 'executions,api']);
     const id = (await post('/api/v1/executions', { suite_id: suiteId })).json()
       .execution_id as number;
-    await waitFor(
-      async () => {
-        const [row] = await rows<{ state: string }>(
-          sql`SELECT state FROM execution_cases WHERE execution_id = ${id}`,
-        );
-        return row?.state === 'running' ? true : undefined;
-      },
-      { what: 'the case to start' },
-    );
+    await caseRunning(id);
     const exited = new Promise<number | null>((resolve) =>
       worker.once('exit', (code) => resolve(code)),
     );
