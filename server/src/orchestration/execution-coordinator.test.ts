@@ -29,7 +29,7 @@ beforeAll(async () => {
       });
     },
   });
-  t = await startTestRuntime();
+  t = await startTestRuntime({}, { scheduler: true });
 });
 
 afterAll(async () => {
@@ -485,5 +485,29 @@ describe('schedules', () => {
     expect(await schedulerIds()).toContain(`suite-${id}`);
     await api().inject({ method: 'DELETE', url: `/api/v1/suites/${id}` });
     expect(await schedulerIds()).not.toContain(`suite-${id}`);
+  });
+
+  it('starts one run for a cron tick whose job arrives twice', async () => {
+    const id = await suiteWith({ name: 'tick-twice' }, [
+      { name: 'ping', skill_name: 'echo', params: {} },
+    ]);
+    const queue = t.runtime.queues.queue('schedules');
+    const tick = Date.UTC(2026, 0, 1, 2, 0, 0);
+    for (const attempt of [1, 2])
+      await queue.add(
+        'scheduled-run',
+        { suite_id: id },
+        { jobId: `tick-${id}-${attempt}`, prevMillis: tick },
+      );
+    const runs = await waitFor(
+      async () => {
+        const list = (await api().inject(`/api/v1/executions?suite_id=${id}`)).json();
+        const done = await queue.getJobCounts('completed');
+        return (done.completed ?? 0) >= 2 ? list.items : undefined;
+      },
+      { what: 'both tick jobs to complete' },
+    );
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ triggered_by: 'schedule' });
   });
 });

@@ -61,7 +61,7 @@ function processJob(job: Job, deps: WorkerDeps): Promise<unknown> {
       });
     }
     case 'scheduled-run':
-      return onSchedule(ScheduledRunJob.parse(job.data).suite_id, deps);
+      return onSchedule(ScheduledRunJob.parse(job.data).suite_id, tickOf(job), deps);
   }
   throw new Error(`unknown job "${job.name}"`);
 }
@@ -79,16 +79,25 @@ async function onDeadline(executionId: number, deps: WorkerDeps): Promise<void> 
   });
 }
 
-/** A cron tick: run the suite; a suite that cannot run is logged, not retried forever. */
-async function onSchedule(suiteId: number, deps: WorkerDeps): Promise<void> {
+/** The cron tick a scheduler's job was made for (BullMQ records it as `prevMillis`). */
+function tickOf(job: Job): Date {
+  return new Date(job.opts.prevMillis ?? job.timestamp);
+}
+
+/**
+ * A cron tick: run the suite; a suite that cannot run is logged, not retried forever. The tick
+ * is the run's idempotency key, so a retried job (its worker died after the insert) or a
+ * duplicate job for the same tick returns the run already started instead of starting another.
+ */
+async function onSchedule(suiteId: number, tick: Date, deps: WorkerDeps): Promise<void> {
   try {
-    const result = await deps.executionService.trigger({
-      suite_id: suiteId,
-      triggered_by: 'schedule',
-    });
+    const result = await deps.executionService.trigger(
+      { suite_id: suiteId, triggered_by: 'schedule' },
+      { idempotencyKey: `schedule:${tick.toISOString()}` },
+    );
     deps.logger.info(
-      { suite_id: suiteId, execution_id: result.execution_id },
-      'scheduled run started',
+      { suite_id: suiteId, execution_id: result.execution_id, tick, replayed: result.replayed },
+      result.replayed ? 'scheduled run already started for this tick' : 'scheduled run started',
     );
   } catch (error) {
     if (error instanceof AppError && error.statusCode < 500) {

@@ -162,8 +162,8 @@ describe('cluster', () => {
     spawnRole(['worker', '--queues', 'executions,api']);
     const executions = await waitFor(
       async () => {
-        const found = await rows<{ created_at: string }>(
-          sql`SELECT created_at FROM test_executions WHERE suite_id = ${suiteId} AND triggered_by = 'schedule'`,
+        const found = await rows<{ idempotency_key: string }>(
+          sql`SELECT idempotency_key FROM test_executions WHERE suite_id = ${suiteId} AND triggered_by = 'schedule'`,
         );
         return found.length >= 3 ? found : undefined;
       },
@@ -174,7 +174,11 @@ describe('cluster', () => {
       url: `/api/v1/suites/${suiteId}`,
       payload: { schedule_cron: null },
     });
-    const ticks = executions.map((row) => Math.floor(new Date(row.created_at).getTime() / 2000));
+    // Each run names the tick it was started for: every one a distinct 2-second boundary.
+    const ticks = executions.map((row) =>
+      Date.parse(row.idempotency_key.replace(/^schedule:/, '')),
+    );
+    for (const tick of ticks) expect(tick % 2000).toBe(0);
     expect(new Set(ticks).size).toBe(ticks.length);
   });
 });
