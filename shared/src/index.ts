@@ -12,6 +12,7 @@ export * from './schemas/jobs.js';
 export * from './schemas/artifact.js';
 export * from './schemas/browser.js';
 export * from './schemas/environment.js';
+export * from './schemas/events.js';
 export * from './sdk/errors.js';
 export * from './sdk/expect.js';
 export * from './sdk/context.js';

@@ -68,3 +68,8 @@ export const RETRYABLE_ERROR_TYPES = [
   'network',
   'system',
 ] as const satisfies readonly ErrorType[];
+
+/** The BullMQ job states WebGuard reports queue depth by (dashboard, metrics). */
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
+export const QueueState = z.enum(QUEUE_STATES);
+export type QueueState = z.infer<typeof QueueState>;
