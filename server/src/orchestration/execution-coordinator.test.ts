@@ -37,7 +37,7 @@ afterAll(async () => {
   await fixture?.close();
 });
 
-const api = () => t.runtime.app!;
+const api = () => t;
 const post = async (url: string, payload: unknown, headers: Record<string, string> = {}) =>
   api().inject({ method: 'POST', url, payload: payload as object, headers });
 

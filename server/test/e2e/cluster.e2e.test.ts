@@ -57,7 +57,7 @@ afterAll(async () => {
   await t?.stop();
 });
 
-const api = () => t.runtime.app!;
+const api = () => t;
 const post = (url: string, payload: unknown) =>
   api().inject({ method: 'POST', url, payload: payload as object });
 const rows = async <T>(query: ReturnType<typeof sql>) =>

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { startRuntime, type Runtime, type RuntimeRoles } from '../../src/runtime/runtime.js';
@@ -18,6 +19,13 @@ export interface TestRuntime {
   /** The environment the runtime was configured with, for child processes joining it. */
   env: Record<string, string>;
   database: TestDatabase;
+  /**
+   * Calls the API in-process as an administrator. Tests go through this (not `runtime.app`) so
+   * that the credentials live in one place.
+   */
+  inject(options: InjectOptions | string): Promise<LightMyRequestResponse>;
+  /** Headers an out-of-process client (fetch, Socket.IO, a browser) sends to act as an administrator. */
+  authHeaders(): Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -48,15 +56,28 @@ export async function startTestRuntime(
     { api: true, workers: WORKER_QUEUES, listen: false, ...roles },
     createLogger(config, 'test'),
   );
-  return {
+  const testRuntime: TestRuntime = {
     runtime,
     config,
     env,
     database,
+    inject(options) {
+      const app = runtime.app;
+      if (!app) throw new Error('this test runtime has no API role');
+      const request = typeof options === 'string' ? { url: options } : options;
+      return app.inject({
+        ...request,
+        headers: { ...request.headers, ...testRuntime.authHeaders() },
+      });
+    },
+    authHeaders() {
+      return {};
+    },
     async stop() {
       await runtime.close();
       await database.drop();
       rmSync(home, { recursive: true, force: true });
     },
   };
+  return testRuntime;
 }
