@@ -3,6 +3,7 @@ import { z } from 'zod';
 export const ERROR_CODES = [
   'VALIDATION_FAILED',
   'INVALID_JSON',
+  'UNAUTHORIZED',
   'NOT_FOUND',
   'FORBIDDEN',
   'CONFLICT',
@@ -11,6 +12,8 @@ export const ERROR_CODES = [
   'SUITE_EMPTY',
   'UNKNOWN_SKILL',
   'INVALID_SKILL_PARAMS',
+  'RATE_LIMITED',
+  'REQUEST_TIMEOUT',
   'SERVICE_UNAVAILABLE',
   'INTERNAL',
 ] as const;
