@@ -97,6 +97,7 @@ export const EnvSchema = z.object({
     .regex(/^[\w:-]+$/, 'may contain only letters, digits, _, - and :')
     .default('webguard'),
   WEBGUARD_SKILLS_PATHS: pathList,
+  WEBGUARD_SKILLS_WATCH: z.stringbool({ error: 'must be true or false' }).default(false),
   WEBGUARD_BODY_LIMIT: positiveInt(100 * 1024 * 1024).default(1024 * 1024),
   WEBGUARD_CONCURRENCY_BROWSER: positiveInt(500).default(2),
   WEBGUARD_CONCURRENCY_API: positiveInt(500).default(10),
@@ -204,6 +205,8 @@ export interface Config {
   queuePrefix: string;
   /** Extra skill folders besides the built-in `skills/`. */
   skillPaths: string[];
+  /** Reload the skill registry when a file under a skill folder changes. */
+  watchSkills: boolean;
   bodyLimit: number;
   /** Default worker concurrency per queue. */
   concurrency: {
@@ -281,6 +284,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     home: e.WEBGUARD_HOME,
     queuePrefix: e.WEBGUARD_QUEUE_PREFIX,
     skillPaths: e.WEBGUARD_SKILLS_PATHS,
+    watchSkills: e.WEBGUARD_SKILLS_WATCH,
     bodyLimit: e.WEBGUARD_BODY_LIMIT,
     concurrency: {
       browser: e.WEBGUARD_CONCURRENCY_BROWSER,

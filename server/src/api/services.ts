@@ -9,7 +9,7 @@ import type {
 import type { ExecutionCoordinator } from '../orchestration/execution-coordinator.js';
 import type { ExecutionService } from '../services/execution-service.js';
 import type { ScheduleService } from '../services/schedule-service.js';
-import type { SkillRegistry } from '../skills/index.js';
+import type { SkillRegistry, SkillReloader } from '../skills/index.js';
 
 /** What route handlers may use; built once per process by the runtime and handed to the app. */
 export interface ApiServices {
@@ -21,6 +21,7 @@ export interface ApiServices {
   coordinator: ExecutionCoordinator;
   schedules: ScheduleService;
   skills: SkillRegistry;
+  skillReloader: SkillReloader;
   artifacts: ArtifactService;
   readiness(): Promise<ReadinessResponse>;
 }

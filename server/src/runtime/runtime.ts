@@ -33,7 +33,7 @@ import { connectRedis, pingRedis, type RedisHandle } from '../redis/index.js';
 import { BrowserPool } from '../engine/browser/index.js';
 import { ExecutionService } from '../services/execution-service.js';
 import { ScheduleService } from '../services/schedule-service.js';
-import { builtinSkillsDir, SkillRegistry } from '../skills/index.js';
+import { builtinSkillsDir, SkillRegistry, SkillReloader } from '../skills/index.js';
 import { startWorkerPool } from '../workers/worker-pool.js';
 import { loadSecretKey } from './secret-key.js';
 import { VERSION } from './version.js';
@@ -118,11 +118,21 @@ export async function startRuntime(
     const queues = new JobQueues(producer, config.queuePrefix);
     closers.push(() => queues.close());
 
-    // 3. Skills: load from disk and mirror into skills_registry.
-    const skills = new SkillRegistry({ dirs: [builtinSkillsDir(), ...config.skillPaths], logger });
-    await skills.load();
-    for (const problem of skills.errors()) logger.error({ skill: problem }, 'skill not loaded');
-    await new SkillRegistryRepository(db).sync(skills.list().map((skill) => skill.info));
+    // 3. Skills: load from disk, mirror into skills_registry, reload on request or on edit.
+    const skillDirs = [builtinSkillsDir(), ...config.skillPaths];
+    const skills = new SkillRegistry({ dirs: skillDirs, logger });
+    const skillRegistryRows = new SkillRegistryRepository(db);
+    const skillReloader = new SkillReloader({
+      registry: skills,
+      record: (infos) => skillRegistryRows.sync(infos),
+      publisher: redis.createConnection('skills-publisher'),
+      prefix: config.queuePrefix,
+      logger,
+    });
+    closers.push(async () => skillReloader.close());
+    await skillReloader.reload('start');
+    await skillReloader.listen(redis.createConnection('skills-subscriber'));
+    if (config.watchSkills) skillReloader.watch(skillDirs);
 
     // 4. The orchestration shared by every role.
     const cancelBus = new CancelBus(redis.createConnection('cancel-publisher'), config.queuePrefix);
@@ -238,6 +248,7 @@ export async function startRuntime(
           coordinator,
           schedules,
           skills,
+          skillReloader,
           artifacts: new ArtifactService(
             artifacts.repository,
             artifacts.store,

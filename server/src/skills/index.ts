@@ -7,7 +7,8 @@ export {
   type LoadSkillsOptions,
   type LoadSkillsResult,
 } from './load-skills.js';
-export { SkillRegistry, type SkillRegistryOptions } from './skill-registry.js';
+export { SkillRegistry, type SkillLookup, type SkillRegistryOptions } from './skill-registry.js';
+export { SkillReloader, type SkillReloaderDeps } from './skill-reloader.js';
 export { builtinSkillsDir } from './builtin-skills-dir.js';
 export {
   createSkillImporter,

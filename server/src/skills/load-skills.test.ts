@@ -150,7 +150,7 @@ export const skill = defineSkill({ name: 'plain', category: 'data', version: '2.
     expect(byFolder['mismatch']).toEqual({
       source: join(root, 'a', 'mismatch'),
       name: 'other-name',
-      message: `${mismatch} defines skill "other-name" but its folder is "mismatch": rename one so they match`,
+      message: `${mismatch} defines skill "other-name" version 1.0.0 but its folder is "mismatch": name the folder "other-name" or "other-name@1.0.0"`,
     });
     expect(byFolder['not-zod']?.message).toBe(
       `${notZod} is not a valid skill: params: must be a zod schema (import { z } from "@webguard/shared")`,
@@ -158,7 +158,7 @@ export const skill = defineSkill({ name: 'plain', category: 'data', version: '2.
     expect(warnings).toHaveLength(6);
   });
 
-  it('keeps the first of two skills with the same name and reports the later one', async () => {
+  it('keeps the first of two skills with the same name and version and reports the later one', async () => {
     await write('first/dup/skill.ts', skillSource('dup'));
     await write('second/dup/skill.ts', skillSource('dup'));
 
@@ -171,8 +171,33 @@ export const skill = defineSkill({ name: 'plain', category: 'data', version: '2.
       {
         source: join(root, 'second', 'dup'),
         name: 'dup',
-        message: `skill "dup" from ${join(root, 'second', 'dup')} duplicates the one from ${join(root, 'first', 'dup')}; the first one is kept`,
+        message: `skill "dup" version 1.0.0 from ${join(root, 'second', 'dup')} duplicates the one from ${join(root, 'first', 'dup')}; the first one is kept`,
       },
+    ]);
+  });
+
+  it('keeps every version of a skill and finds the one a case pins', async () => {
+    const version = (v: string) =>
+      skillSource('greet').replace("version: '1.0.0'", `version: '${v}'`);
+    await write('a/greet/skill.ts', version('2.1.0'));
+    await write('a/greet@1.4.2/skill.ts', version('1.4.2'));
+    await write('b/greet@1.5.0/skill.ts', version('1.5.0'));
+    await write('b/greet@9.9.9/skill.ts', version('1.0.0'));
+
+    const registry = new SkillRegistry({ dirs: [join(root, 'a'), join(root, 'b')] });
+    await registry.load();
+
+    expect(registry.versions('greet')).toEqual(['2.1.0', '1.5.0', '1.4.2']);
+    expect(registry.get('greet')?.info.version).toBe('2.1.0');
+    expect(registry.get('greet', '^1')?.info.version).toBe('1.5.0');
+    expect(registry.get('greet', '1.4.2')?.source).toBe(join(root, 'a', 'greet@1.4.2'));
+    expect(registry.find('greet', '^3')).toEqual({
+      ok: false,
+      reason: 'skill "greet" has no version matching "^3" (installed: 2.1.0, 1.5.0, 1.4.2)',
+    });
+    expect(registry.list().map((skill) => skill.info.version)).toEqual(['2.1.0']);
+    expect(registry.errors().map((error) => error.message)).toEqual([
+      expect.stringContaining('but its folder is "greet@9.9.9"'),
     ]);
   });
 

@@ -31,7 +31,11 @@ export interface LoaderLogger {
 }
 
 export interface LoadSkillsOptions {
-  /** Folders whose subfolders each hold one skill; on a name clash the earlier folder wins. */
+  /**
+   * Folders whose subfolders each hold one skill, named after it (`login`) or after it and its
+   * version (`login@1.2.0`, to keep an older version beside the current one). On a clash of
+   * name and version the earlier folder wins.
+   */
   dirs: string[];
   logger?: LoaderLogger;
 }
@@ -122,11 +126,12 @@ async function loadFolder(
 
   const definition: SkillDefinition = shape.data;
   const folderName = basename(folder);
-  if (definition.name !== folderName) {
+  const versioned = `${definition.name}@${definition.version}`;
+  if (folderName !== definition.name && folderName !== versioned) {
     return failure(
       folder,
       definition.name,
-      `${file} defines skill "${definition.name}" but its folder is "${folderName}": rename one so they match`,
+      `${file} defines skill "${definition.name}" version ${definition.version} but its folder is "${folderName}": name the folder "${definition.name}" or "${versioned}"`,
     );
   }
   try {
@@ -180,13 +185,14 @@ export async function loadSkills(options: LoadSkillsOptions): Promise<LoadSkills
         continue;
       }
       const { skill } = result;
-      const first = loaded.get(skill.info.name);
+      const key = `${skill.info.name}@${skill.info.version}`;
+      const first = loaded.get(key);
       if (first) {
-        const message = `skill "${skill.info.name}" from ${folder} duplicates the one from ${first.source}; the first one is kept`;
+        const message = `skill "${skill.info.name}" version ${skill.info.version} from ${folder} duplicates the one from ${first.source}; the first one is kept`;
         errors.push({ source: folder, name: skill.info.name, message });
         continue;
       }
-      loaded.set(skill.info.name, skill);
+      loaded.set(key, skill);
     }
   }
 
