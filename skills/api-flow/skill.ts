@@ -1,55 +1,23 @@
-import { JSONPath } from 'jsonpath-plus';
 import {
   AssertionFailedError,
   JsonValue,
-  deepEqual,
   defineSkill,
-  describeValue,
   z,
   type HttpResponse,
   type JsonObject,
-  type SkillContext,
 } from '@webguard/shared';
+import {
+  ExpectedStatus,
+  HTTP_METHODS,
+  JsonAssertion,
+  JsonPathText,
+  METHODS_WITHOUT_BODY,
+  checkJsonAssertion,
+  describeStatus,
+  selectJsonPath,
+  statusMatches,
+} from '../lib/http.js';
 import { NAME_PATTERN, fillJson, fillText, placeholdersIn } from './placeholders.js';
-
-const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-const METHODS_WITHOUT_BODY: readonly string[] = ['GET', 'HEAD'];
-
-const StatusCode = z.number().int().min(100).max(599);
-const StatusRange = z
-  .string()
-  .trim()
-  .regex(/^[1-5]\d\d(\s*-\s*[1-5]\d\d)?$/, 'must be a status like "204" or a range like "200-299"')
-  .refine((range) => {
-    const [low = 0, high = low] = range.split('-').map(Number);
-    return low <= high;
-  }, 'the range must go from low to high');
-type ExpectedStatus = number | number[] | string;
-
-const Regex = z.string().refine((pattern) => {
-  try {
-    new RegExp(pattern);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be a valid regular expression');
-
-const JsonPathText = z.string().startsWith('$', 'must be a JSONPath starting with $');
-
-const Assertion = z
-  .object({
-    path: JsonPathText.describe('JSONPath into the JSON body, e.g. $.data.id'),
-    equals: JsonValue.optional().describe('the value must equal this JSON value'),
-    contains: JsonValue.optional().describe('the value (a string or a list) must contain this'),
-    matches: Regex.optional().describe('the value, as text, must match this regular expression'),
-    exists: z
-      .boolean()
-      .optional()
-      .describe('true: the path must match something; false: it must match nothing (default true)'),
-  })
-  .describe('a check on one value of the JSON response body');
-type Assertion = z.infer<typeof Assertion>;
 
 const Capture = z
   .object({
@@ -91,12 +59,9 @@ const Step = z
     json: JsonValue.optional().describe(
       'JSON request body; a string that is only "{{name}}" takes the captured value as is',
     ),
-    expected_status: z
-      .union([StatusCode, z.array(StatusCode).min(1), StatusRange])
-      .default('200-299')
-      .describe('expected status: a code, a list of codes, or a range like "200-299"'),
+    expected_status: ExpectedStatus.default('200-299'),
     assertions: z
-      .array(Assertion)
+      .array(JsonAssertion)
       .optional()
       .describe('checks on values of the JSON response body'),
     captures: z.array(Capture).optional().describe('values to keep for later requests'),
@@ -160,49 +125,6 @@ const Params = z
     });
   });
 
-function statusMatches(expected: ExpectedStatus, status: number): boolean {
-  if (typeof expected === 'number') return status === expected;
-  if (Array.isArray(expected)) return expected.includes(status);
-  const [low = 0, high = low] = expected.split('-').map(Number);
-  return status >= low && status <= high;
-}
-
-function describeStatus(expected: ExpectedStatus): string {
-  if (Array.isArray(expected)) return `one of ${expected.join(', ')}`;
-  return String(expected).replace(/\s+/g, '');
-}
-
-/** One match gives the value, several a list; undefined when nothing matched. */
-function select(path: string, body: JsonValue): unknown {
-  const matches = JSONPath<unknown[]>({ path, json: body, wrap: true, eval: 'safe' });
-  if (matches.length === 0) return undefined;
-  return matches.length === 1 ? matches[0] : matches;
-}
-
-function checkAssertion(ctx: SkillContext, assertion: Assertion, body: JsonValue, request: string) {
-  const value = select(assertion.path, body);
-  const where = `in the response of ${request}`;
-  if (assertion.exists === false) {
-    if (value !== undefined)
-      throw new AssertionFailedError(
-        `${assertion.path} was expected to match nothing ${where}, got ${describeValue(value)}`,
-      );
-    return;
-  }
-  if (value === undefined)
-    throw new AssertionFailedError(`${assertion.path} matched nothing ${where}`);
-  if (assertion.equals !== undefined && !deepEqual(value, assertion.equals))
-    throw new AssertionFailedError(
-      `${assertion.path} was expected to equal ${describeValue(assertion.equals)} ${where}, got ${describeValue(value)}`,
-    );
-  if (assertion.contains !== undefined)
-    ctx.expect(value, assertion.path).toContain(assertion.contains);
-  if (assertion.matches !== undefined) {
-    const text = typeof value === 'string' ? value : JSON.stringify(value);
-    ctx.expect(text, assertion.path).toMatch(new RegExp(assertion.matches));
-  }
-}
-
 function capture(
   response: HttpResponse,
   rule: NonNullable<Step['captures']>[number],
@@ -217,8 +139,8 @@ function capture(
     return value;
   }
   const path = rule.json_path ?? '$';
-  const value = select(path, response.json() as JsonValue);
-  if (value === undefined)
+  const { found, value } = selectJsonPath(path, response.json() as JsonValue);
+  if (!found)
     throw new AssertionFailedError(
       `capture ${rule.name}: ${path} matched nothing in the response of ${request}`,
     );
@@ -269,7 +191,7 @@ export default defineSkill({
             `step ${index + 1} (${name}): expected status ${describeStatus(step.expected_status)}, got ${response.status} from ${request}`,
           );
         for (const assertion of step.assertions ?? [])
-          checkAssertion(ctx, assertion, response.json() as JsonValue, request);
+          checkJsonAssertion(ctx, assertion, response.json() as JsonValue, request);
         for (const rule of step.captures ?? []) {
           const value = capture(response, rule, request);
           values[rule.name] = value;

@@ -6,6 +6,7 @@ import {
   type JsonObject,
   type SkillContext,
 } from '@webguard/shared';
+import { HTTP_METHODS, StatusRange, statusMatcher } from '../lib/http.js';
 import { generateLoad, type LoadResult, type LoadTarget } from './load-generator.js';
 import {
   describeMeasured,
@@ -14,17 +15,6 @@ import {
   type Threshold,
   type ThresholdMetric,
 } from './thresholds.js';
-
-const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-
-const StatusRange = z
-  .string()
-  .trim()
-  .regex(/^[1-5]\d\d(\s*-\s*[1-5]\d\d)?$/, 'must be a status like "204" or a range like "200-299"')
-  .refine((range) => {
-    const [low = 0, high = low] = range.split('-').map(Number);
-    return low <= high;
-  }, 'the range must go from low to high');
 
 const ThresholdText = z
   .string()
@@ -177,11 +167,6 @@ function describeFailures(failures: Record<string, number>): string {
     .sort(([, a], [, b]) => b - a)
     .map(([code, count]) => `${code} (${count})`)
     .join(', ');
-}
-
-function statusMatcher(range: string): (status: number) => boolean {
-  const [low = 0, high = low] = range.split('-').map(Number);
-  return (status) => status >= low && status <= high;
 }
 
 function toTargets(params: Params): LoadTarget[] {
