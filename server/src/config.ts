@@ -77,9 +77,61 @@ const browserAndArtifactEnv = {
     .default(''),
 };
 
+const commaList = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
+  );
+
+/** Sign-in, tokens and the HTTP hardening around them. */
+const authEnv = {
+  WEBGUARD_ADMIN_EMAIL: z.email('must be an e-mail address').default('admin@webguard.local'),
+  WEBGUARD_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  WEBGUARD_ACCESS_TOKEN_TTL: positiveInt(86_400).default(900),
+  WEBGUARD_REFRESH_TOKEN_TTL: positiveInt(90 * 86_400).default(7 * 86_400),
+  WEBGUARD_CORS_ORIGINS: commaList.pipe(
+    z.array(url(['http:', 'https:'], 'https://webguard.example.com'), {
+      error: 'must list origins like https://webguard.example.com, separated by commas',
+    }),
+  ),
+  WEBGUARD_TRUST_PROXY: z.coerce
+    .number({ error: 'must be a number of proxy hops' })
+    .int('must be a whole number of proxy hops')
+    .min(0, 'must be 0 (no proxy) or more hops')
+    .max(10, 'must be at most 10 hops')
+    .default(0),
+  WEBGUARD_REQUEST_TIMEOUT_MS: positiveInt(3_600_000).default(30_000),
+  WEBGUARD_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  WEBGUARD_LOGIN_RATE_LIMIT: positiveInt(100_000).default(10),
+  WEBGUARD_TRIGGER_RATE_LIMIT: positiveInt(100_000).default(60),
+};
+
+/** Live events, browser frames, metrics and traces. */
+const observabilityEnv = {
+  WEBGUARD_LIVE_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  WEBGUARD_LIVE_STREAM_MAXLEN: positiveInt(1_000_000).default(10_000),
+  WEBGUARD_LIVE_STREAM_TTL: positiveInt(30 * 86_400).default(86_400),
+  WEBGUARD_LIVE_TICK_MS: positiveInt(60_000).default(5_000),
+  WEBGUARD_FRAME_FPS: positiveInt(30).default(2),
+  WEBGUARD_METRICS_PORT: port.optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .string()
+    .trim()
+    .transform((value) => value || undefined)
+    .pipe(url(['http:', 'https:'], 'http://otel-collector:4318').optional())
+    .optional(),
+  OTEL_SERVICE_NAME: z.string().trim().min(1).default('webguard'),
+};
+
 /** Every environment variable WebGuard reads, with its default. Nothing else reads process.env. */
 export const EnvSchema = z.object({
   ...browserAndArtifactEnv,
+  ...authEnv,
+  ...observabilityEnv,
   HOST: z.string().trim().min(1).default('127.0.0.1'),
   PORT: port.default(8000),
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user@127.0.0.1:5432/webguard')
@@ -194,7 +246,50 @@ function artifactConfig(e: Env): Config['artifacts'] {
   };
 }
 
+export interface AuthConfig {
+  /** The administrator created on first start. Default `admin@webguard.local`. */
+  adminEmail: string;
+  /** Its password; unset means one is generated and printed once. */
+  adminPassword: string | undefined;
+  /** Lifetime of an access token in seconds. Default 900. */
+  accessTokenTtl: number;
+  /** Lifetime of a refresh token in seconds. Default 7 days. */
+  refreshTokenTtl: number;
+  /** Browser origins allowed to call the API; empty allows none. */
+  corsOrigins: string[];
+  /** Proxy hops in front of the API whose X-Forwarded-For is believed. Default 0. */
+  trustProxy: number;
+  /** A request taking longer is answered 408. Default 30000. */
+  requestTimeoutMs: number;
+  /** Bearer token Prometheus must send for /metrics; unset leaves /metrics open. */
+  metricsToken: string | undefined;
+  /** Login attempts per minute per client address. Default 10. */
+  loginRateLimit: number;
+  /** Runs triggered per minute per caller. Default 60. */
+  triggerRateLimit: number;
+}
+
+export interface ObservabilityConfig {
+  /** Shared token Socket.IO clients of `/live` must present; unset leaves live data open. */
+  liveToken: string | undefined;
+  /** Events kept per run for late joiners. Default 10000. */
+  streamMaxLen: number;
+  /** Seconds a finished run's events stay replayable. Default 86400. */
+  streamTtlSeconds: number;
+  /** How often the dashboard room gets a tick, in ms. Default 5000. */
+  tickMs: number;
+  /** Live browser frames per second while someone watches. Default 2. */
+  frameFps: number;
+  /** Port of a worker process's own /metrics; unset serves none (the API serves /metrics). */
+  metricsPort: number | undefined;
+  /** OTLP/HTTP endpoint traces go to; unset turns tracing off. */
+  otlpEndpoint: string | undefined;
+  serviceName: string;
+}
+
 export interface Config {
+  auth: AuthConfig;
+  observability: ObservabilityConfig;
   host: string;
   port: number;
   /** PostgreSQL URL; absent means the embedded PGlite database under `home`. */
@@ -277,6 +372,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   return {
+    auth: {
+      adminEmail: e.WEBGUARD_ADMIN_EMAIL,
+      adminPassword: e.WEBGUARD_ADMIN_PASSWORD,
+      accessTokenTtl: e.WEBGUARD_ACCESS_TOKEN_TTL,
+      refreshTokenTtl: e.WEBGUARD_REFRESH_TOKEN_TTL,
+      corsOrigins: e.WEBGUARD_CORS_ORIGINS,
+      trustProxy: e.WEBGUARD_TRUST_PROXY,
+      requestTimeoutMs: e.WEBGUARD_REQUEST_TIMEOUT_MS,
+      metricsToken: e.WEBGUARD_METRICS_TOKEN,
+      loginRateLimit: e.WEBGUARD_LOGIN_RATE_LIMIT,
+      triggerRateLimit: e.WEBGUARD_TRIGGER_RATE_LIMIT,
+    },
+    observability: {
+      liveToken: e.WEBGUARD_LIVE_TOKEN,
+      streamMaxLen: e.WEBGUARD_LIVE_STREAM_MAXLEN,
+      streamTtlSeconds: e.WEBGUARD_LIVE_STREAM_TTL,
+      tickMs: e.WEBGUARD_LIVE_TICK_MS,
+      frameFps: e.WEBGUARD_FRAME_FPS,
+      metricsPort: e.WEBGUARD_METRICS_PORT,
+      otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      serviceName: e.OTEL_SERVICE_NAME,
+    },
     host: e.HOST,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,

@@ -6,16 +6,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixtureServer, json } from '../../test/support/fixture-server.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.js';
 import { TEST_REDIS_URL, uniqueQueuePrefix } from '../../test/support/redis.js';
+import { signInAsAdmin, TEST_ADMIN } from '../../test/support/test-runtime.js';
 import { waitFor } from '../../test/support/wait-for.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../runtime/logger.js';
 import { startRuntime, type Runtime } from '../runtime/runtime.js';
+import type { InjectOptions } from 'fastify';
 import type { WebGuardApp } from './app.js';
 
 let database: TestDatabase;
 let home: string;
 let runtime: Runtime;
 let app: WebGuardApp;
+let authorization: string;
 let fixture: Awaited<ReturnType<typeof startFixtureServer>>;
 
 beforeAll(async () => {
@@ -32,6 +35,8 @@ beforeAll(async () => {
     WEBGUARD_QUEUE_PREFIX: uniqueQueuePrefix(),
     WEBGUARD_BODY_LIMIT: String(64 * 1024),
     LOG_LEVEL: 'silent',
+    WEBGUARD_ADMIN_EMAIL: TEST_ADMIN.email,
+    WEBGUARD_ADMIN_PASSWORD: TEST_ADMIN.password,
   });
   runtime = await startRuntime(
     config,
@@ -39,7 +44,14 @@ beforeAll(async () => {
     createLogger(config, 'test'),
   );
   app = runtime.app!;
+  authorization = `Bearer ${await signInAsAdmin(app)}`;
 });
+
+/** Calls the API as the administrator. */
+const inject = (options: InjectOptions | string) => {
+  const request = typeof options === 'string' ? { url: options } : options;
+  return app.inject({ ...request, headers: { ...request.headers, authorization } });
+};
 
 afterAll(async () => {
   await runtime?.close();
@@ -49,7 +61,7 @@ afterAll(async () => {
 });
 
 const post = (url: string, payload: unknown) =>
-  app.inject({ method: 'POST', url, payload: payload as object });
+  inject({ method: 'POST', url, payload: payload as object });
 
 async function countRows(table: string): Promise<number> {
   const result = await runtime.database.db.execute(
@@ -60,8 +72,8 @@ async function countRows(table: string): Promise<number> {
 
 describe('health', () => {
   it('answers liveness and readiness with each dependency checked', async () => {
-    expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' });
-    const ready = await app.inject('/readyz');
+    expect((await inject('/healthz')).json()).toEqual({ status: 'ok' });
+    const ready = await inject('/readyz');
     expect(ready.statusCode).toBe(200);
     expect(ready.json()).toMatchObject({
       status: 'ok',
@@ -70,7 +82,7 @@ describe('health', () => {
   });
 
   it('serves the OpenAPI document with every route', async () => {
-    const document = (await app.inject('/docs/json')).json();
+    const document = (await inject('/docs/json')).json();
     expect(document.openapi).toMatch(/^3\./);
     expect(Object.keys(document.paths)).toEqual(
       expect.arrayContaining([
@@ -83,7 +95,7 @@ describe('health', () => {
         '/api/v1/skills/{name}',
       ]),
     );
-    expect((await app.inject('/docs')).statusCode).toBeLessThan(400);
+    expect((await inject('/docs')).statusCode).toBeLessThan(400);
   });
 });
 
@@ -100,20 +112,20 @@ describe('suites', () => {
     });
 
     await post('/api/v1/suites', { name: 'crud-2' });
-    const page = await app.inject('/api/v1/suites?limit=1&offset=0&name=crud');
+    const page = await inject('/api/v1/suites?limit=1&offset=0&name=crud');
     expect(page.json()).toMatchObject({ total: 2, limit: 1, offset: 0, items: [{ name: 'crud' }] });
 
-    const patched = await app.inject({
+    const patched = await inject({
       method: 'PATCH',
       url: `/api/v1/suites/${suite.id}`,
       payload: { enabled: false },
     });
     expect(patched.json()).toMatchObject({ id: suite.id, enabled: false, description: 'first' });
 
-    expect(
-      (await app.inject({ method: 'DELETE', url: `/api/v1/suites/${suite.id}` })).statusCode,
-    ).toBe(204);
-    const gone = await app.inject(`/api/v1/suites/${suite.id}`);
+    expect((await inject({ method: 'DELETE', url: `/api/v1/suites/${suite.id}` })).statusCode).toBe(
+      204,
+    );
+    const gone = await inject(`/api/v1/suites/${suite.id}`);
     expect(gone.statusCode).toBe(404);
     expect(gone.json()).toEqual({
       error: { code: 'NOT_FOUND', message: `suite ${suite.id} does not exist` },
@@ -149,7 +161,7 @@ describe('suites', () => {
   });
 
   it('rejects malformed JSON, wrong content types and oversized bodies', async () => {
-    const malformed = await app.inject({
+    const malformed = await inject({
       method: 'POST',
       url: '/api/v1/suites',
       headers: { 'content-type': 'application/json' },
@@ -158,7 +170,7 @@ describe('suites', () => {
     expect(malformed.statusCode).toBe(400);
     expect(malformed.json().error.code).toBe('INVALID_JSON');
 
-    const text = await app.inject({
+    const text = await inject({
       method: 'POST',
       url: '/api/v1/suites',
       headers: { 'content-type': 'text/plain' },
@@ -175,10 +187,10 @@ describe('suites', () => {
   });
 
   it('validates path params and query strings', async () => {
-    const badId = await app.inject('/api/v1/suites/abc');
+    const badId = await inject('/api/v1/suites/abc');
     expect(badId.statusCode).toBe(400);
     expect(badId.json().error.details[0].path).toBe('params.id');
-    const badLimit = await app.inject('/api/v1/suites?limit=5000');
+    const badLimit = await inject('/api/v1/suites?limit=5000');
     expect(badLimit.statusCode).toBe(400);
     expect(badLimit.json().error.details[0].path).toBe('query.limit');
   });
@@ -222,7 +234,7 @@ describe('cases', () => {
     expect(badParams.json().error.code).toBe('INVALID_SKILL_PARAMS');
     expect(badParams.json().error.details[0].path).toBe('params.url');
 
-    const list = await app.inject(`/api/v1/suites/${suiteId}/cases`);
+    const list = await inject(`/api/v1/suites/${suiteId}/cases`);
     expect(list.json().items.map((c: { name: string }) => c.name)).toEqual(['home']);
   });
 
@@ -234,38 +246,38 @@ describe('cases', () => {
         params: { url: `${fixture.url}/ok` },
       })
     ).json();
-    const bad = await app.inject({
+    const bad = await inject({
       method: 'PATCH',
       url: `/api/v1/suites/${suiteId}/cases/${created.id}`,
       payload: { params: { url: 42 } },
     });
     expect(bad.statusCode).toBe(400);
-    expect(
-      (await app.inject(`/api/v1/suites/${suiteId}/cases/${created.id}`)).json().params.url,
-    ).toBe(`${fixture.url}/ok`);
-    const good = await app.inject({
+    expect((await inject(`/api/v1/suites/${suiteId}/cases/${created.id}`)).json().params.url).toBe(
+      `${fixture.url}/ok`,
+    );
+    const good = await inject({
       method: 'PATCH',
       url: `/api/v1/suites/${suiteId}/cases/${created.id}`,
       payload: { priority: 3 },
     });
     expect(good.json().priority).toBe(3);
-    expect(
-      (await app.inject(`/api/v1/suites/${suiteId + 999}/cases/${created.id}`)).statusCode,
-    ).toBe(404);
-    expect((await app.inject(`/api/v1/suites/${suiteId + 999}/cases`)).statusCode).toBe(404);
+    expect((await inject(`/api/v1/suites/${suiteId + 999}/cases/${created.id}`)).statusCode).toBe(
+      404,
+    );
+    expect((await inject(`/api/v1/suites/${suiteId + 999}/cases`)).statusCode).toBe(404);
   });
 });
 
 describe('skills', () => {
   it('lists installed skills and publishes their params schema', async () => {
-    const list = (await app.inject('/api/v1/skills')).json();
+    const list = (await inject('/api/v1/skills')).json();
     expect(list.items).toEqual(
       expect.arrayContaining([expect.objectContaining({ name: 'http-check', category: 'api' })]),
     );
-    const skill = (await app.inject('/api/v1/skills/http-check')).json();
+    const skill = (await inject('/api/v1/skills/http-check')).json();
     expect(skill.params_schema.type).toBe('object');
     expect(skill.params_schema.properties).toHaveProperty('url');
-    expect((await app.inject('/api/v1/skills/nope')).statusCode).toBe(404);
+    expect((await inject('/api/v1/skills/nope')).statusCode).toBe(404);
   });
 });
 
@@ -296,7 +308,7 @@ describe('executions', () => {
 
     const execution = await waitFor(
       async () => {
-        const body = (await app.inject(`/api/v1/executions/${id}`)).json();
+        const body = (await inject(`/api/v1/executions/${id}`)).json();
         return body.completed_at ? body : undefined;
       },
       { what: `execution ${id} to finish` },
@@ -323,9 +335,7 @@ describe('executions', () => {
     expect(byName.broken.error_message).toContain('503');
     expect(byName.ok.metrics.map((m: { name: string }) => m.name)).toContain('response_time');
 
-    const listed = (
-      await app.inject(`/api/v1/executions?suite_id=${suite.id}&status=failed`)
-    ).json();
+    const listed = (await inject(`/api/v1/executions?suite_id=${suite.id}&status=failed`)).json();
     expect(listed.items.map((e: { id: number }) => e.id)).toEqual([id]);
   });
 
@@ -347,6 +357,6 @@ describe('executions', () => {
     expect(both.statusCode).toBe(400);
     expect(both.json().error.message).toContain('exactly one of suite_id or suite_name');
     expect(await countRows('test_executions')).toBe(before);
-    expect((await app.inject('/api/v1/executions/999999')).statusCode).toBe(404);
+    expect((await inject('/api/v1/executions/999999')).statusCode).toBe(404);
   });
 });

@@ -4,15 +4,20 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import { authentication } from './plugins/auth.js';
 import { errorHandler } from './plugins/error-handler.js';
+import { hardening, type HardeningOptions } from './plugins/hardening.js';
 import { openapi } from './plugins/openapi.js';
 import healthRoutes from './routes/health.js';
 import artifactRoutes from './routes/api/v1/artifacts.js';
+import authRoutes from './routes/api/v1/auth.js';
 import caseRoutes from './routes/api/v1/cases.js';
 import environmentRoutes from './routes/api/v1/environments.js';
 import executionRoutes from './routes/api/v1/executions.js';
 import skillRoutes from './routes/api/v1/skills.js';
 import suiteRoutes from './routes/api/v1/suites.js';
+import projectRoutes from './routes/api/v1/projects.js';
+import userRoutes from './routes/api/v1/users.js';
 import type { ApiServices } from './services.js';
 
 export interface BuildAppOptions {
@@ -21,6 +26,13 @@ export interface BuildAppOptions {
   bodyLimit: number;
   version: string;
   logger?: FastifyServerOptions['loggerInstance'];
+  /** Proxy hops whose X-Forwarded-For is believed (0: none). */
+  trustProxy?: number;
+  /** A request not received completely within this many ms is answered 408 (0: no limit). */
+  requestTimeoutMs?: number;
+  /** Bearer token /metrics requires; unset leaves /metrics open for Prometheus. */
+  metricsToken?: string | undefined;
+  security?: Partial<HardeningOptions>;
 }
 
 /** Builds the HTTP app without listening, so tests can drive it with `inject()`. */
@@ -30,6 +42,9 @@ export async function buildApp(options: BuildAppOptions) {
     bodyLimit: options.bodyLimit,
     // Ids in logs tie a request to the jobs and results it caused.
     requestIdHeader: 'x-request-id',
+    // The client address is the one the n-th proxy from here saw; nothing further is believed.
+    trustProxy: (_address: string, hop: number) => hop < (options.trustProxy ?? 0),
+    requestTimeout: options.requestTimeoutMs ?? 0,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -39,6 +54,14 @@ export async function buildApp(options: BuildAppOptions) {
   app.removeContentTypeParser('text/plain');
 
   await app.register(errorHandler);
+  await app.register(authentication, { metricsToken: options.metricsToken });
+  await app.register(hardening, {
+    corsOrigins: [],
+    loginRateLimit: 10,
+    triggerRateLimit: 60,
+    keyPrefix: 'webguard',
+    ...options.security,
+  });
   await app.register(openapi, { version: options.version });
   await app.register(healthRoutes);
   await app.register(
@@ -49,6 +72,9 @@ export async function buildApp(options: BuildAppOptions) {
       await api.register(environmentRoutes);
       await api.register(skillRoutes);
       await api.register(artifactRoutes);
+      await api.register(authRoutes);
+      await api.register(projectRoutes);
+      await api.register(userRoutes);
     },
     { prefix: '/api/v1' },
   );

@@ -1,6 +1,8 @@
 import type { ReadinessResponse } from '@webguard/shared';
 import type { ArtifactService } from '../artifacts/index.js';
+import type { AccessControl, AuthService } from '../auth/index.js';
 import type {
+  AuthRepository,
   CaseRepository,
   EnvironmentRepository,
   ExecutionRepository,
@@ -23,6 +25,10 @@ export interface ApiServices {
   skills: SkillRegistry;
   skillReloader: SkillReloader;
   artifacts: ArtifactService;
+  auth: AuthService;
+  /** Users, projects and tokens as stored. */
+  accounts: AuthRepository;
+  access: AccessControl;
   readiness(): Promise<ReadinessResponse>;
 }
 

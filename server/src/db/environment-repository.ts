@@ -1,4 +1,4 @@
-import { asc, count, eq } from 'drizzle-orm';
+import { asc, count, eq, inArray } from 'drizzle-orm';
 import type {
   CreateEnvironmentBody,
   Environment,
@@ -15,6 +15,7 @@ type EnvironmentRow = typeof environments.$inferSelect;
 
 const toEnvironment = (row: EnvironmentRow): Environment => ({
   id: row.id,
+  project_id: row.projectId,
   name: row.name,
   description: row.description,
   variables: row.variables,
@@ -52,6 +53,7 @@ export class EnvironmentRepository {
       const [row] = await this.db
         .insert(environments)
         .values({
+          projectId: body.project_id,
           name: body.name,
           description: body.description ?? null,
           variables: body.variables,
@@ -65,15 +67,18 @@ export class EnvironmentRepository {
     }
   }
 
-  async list(query: PaginationQuery): Promise<Page<Environment>> {
+  /** `projectIds` limits the page to those projects; undefined means every project. */
+  async list(query: PaginationQuery, projectIds?: number[]): Promise<Page<Environment>> {
+    const where = projectIds ? inArray(environments.projectId, projectIds) : undefined;
     const [rows, [total]] = await Promise.all([
       this.db
         .select()
         .from(environments)
+        .where(where)
         .orderBy(asc(environments.name))
         .limit(query.limit)
         .offset(query.offset),
-      this.db.select({ value: count() }).from(environments),
+      this.db.select({ value: count() }).from(environments).where(where),
     ]);
     return {
       items: rows.map(toEnvironment),

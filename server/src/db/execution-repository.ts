@@ -98,8 +98,19 @@ export class ExecutionRepository {
     };
   }
 
-  async list(query: ListExecutionsQuery): Promise<Page<Execution>> {
+  /** `projectIds` limits the page to those projects' suites; undefined means every project. */
+  async list(query: ListExecutionsQuery, projectIds?: number[]): Promise<Page<Execution>> {
     const filters: SQL[] = [];
+    if (projectIds)
+      filters.push(
+        inArray(
+          testExecutions.suiteId,
+          this.db
+            .select({ id: testSuites.id })
+            .from(testSuites)
+            .where(inArray(testSuites.projectId, projectIds)),
+        ),
+      );
     if (query.suite_id !== undefined) filters.push(eq(testExecutions.suiteId, query.suite_id));
     if (query.status) filters.push(eq(testExecutions.status, query.status));
     if (query.triggered_by) filters.push(eq(testExecutions.triggeredBy, query.triggered_by));

@@ -13,6 +13,7 @@ const isoOrNull = (date: Date | null) => (date ? date.toISOString() : null);
 
 export const toSuite = (row: SuiteRow): Suite => ({
   id: row.id,
+  project_id: row.projectId,
   name: row.name,
   description: row.description,
   enabled: row.enabled,

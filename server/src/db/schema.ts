@@ -11,6 +11,7 @@ import {
   numeric,
   pgTable,
   pgView,
+  primaryKey,
   serial,
   text,
   timestamp,
@@ -38,8 +39,26 @@ const oneOf = (column: string, values: readonly string[]) =>
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
 
+/** The project every install starts with; rows from before projects existed belong to it. */
+export const DEFAULT_PROJECT_ID = 1;
+
+/** Tenants: suites, executions, environments and tokens belong to one; users have a role in each. */
+export const projects = pgTable('projects', {
+  id: serial('id').primaryKey(),
+  slug: varchar('slug', { length: 100 }).notNull().unique(),
+  name: varchar('name', { length: 200 }).notNull(),
+  createdAt: createdAt(),
+});
+
+const projectId = () =>
+  integer('project_id')
+    .notNull()
+    .default(DEFAULT_PROJECT_ID)
+    .references(() => projects.id, { onDelete: 'cascade' });
+
 export const testSuites = pgTable('test_suites', {
   id: serial('id').primaryKey(),
+  projectId: projectId(),
   name: varchar('name', { length: 255 }).notNull().unique(),
   description: text('description'),
   enabled: boolean('enabled').notNull().default(true),
@@ -59,6 +78,7 @@ export const testSuites = pgTable('test_suites', {
 
 export const environments = pgTable('environments', {
   id: serial('id').primaryKey(),
+  projectId: projectId(),
   name: varchar('name', { length: 100 }).notNull().unique(),
   description: text('description'),
   variables: jsonb('variables').$type<Record<string, string>>().notNull().default({}),
@@ -263,33 +283,61 @@ export const users = pgTable(
     email: varchar('email', { length: 320 }).notNull().unique(),
     displayName: varchar('display_name', { length: 255 }),
     passwordHash: text('password_hash'),
-    role: varchar('role', { length: 20 }).notNull().default('viewer'),
+    /** Administrators have the admin role in every project and manage users and projects. */
+    isAdmin: boolean('is_admin').notNull().default(false),
     disabled: boolean('disabled').notNull().default(false),
+    lastLoginAt: timestamp('last_login_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  () => [check('ck_users_role', oneOf('role', USER_ROLES))],
+  () => [],
+);
+
+/** A user's role in one project. */
+export const projectMembers = pgTable(
+  'project_members',
+  {
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    projectId: integer('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    role: varchar('role', { length: 20 }).notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.userId, table.projectId] }),
+    index('idx_project_members_project').on(table.projectId),
+    check('ck_project_members_role', oneOf('role', USER_ROLES)),
+  ],
 );
 
 export const apiTokens = pgTable(
   'api_tokens',
   {
     id: serial('id').primaryKey(),
-    userId: integer('user_id')
+    /** Who created it; null for tokens made on the command line or whose creator was deleted. */
+    userId: integer('user_id').references(() => users.id, { onDelete: 'set null' }),
+    projectId: integer('project_id')
       .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    /** What the token may do in its project. */
+    role: varchar('role', { length: 20 }).notNull(),
     name: varchar('name', { length: 255 }).notNull(),
     /** Only a hash is stored; the token itself is shown once. */
     tokenHash: varchar('token_hash', { length: 128 }).notNull().unique(),
     /** First characters of the token, so a user can tell their tokens apart. */
     tokenPrefix: varchar('token_prefix', { length: 16 }).notNull(),
-    scopes: jsonb('scopes').$type<string[]>().notNull().default([]),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
     createdAt: createdAt(),
   },
-  (table) => [index('idx_api_tokens_user').on(table.userId)],
+  (table) => [
+    index('idx_api_tokens_user').on(table.userId),
+    index('idx_api_tokens_project').on(table.projectId),
+    check('ck_api_tokens_role', oneOf('role', USER_ROLES)),
+  ],
 );
 
 export const artifacts = pgTable(

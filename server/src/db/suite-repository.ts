@@ -1,4 +1,4 @@
-import { and, asc, count, eq, ilike, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, ilike, inArray, type SQL } from 'drizzle-orm';
 import type {
   CreateSuiteBody,
   ListSuitesQuery,
@@ -25,6 +25,7 @@ export class SuiteRepository {
       const [row] = await this.db
         .insert(testSuites)
         .values({
+          projectId: body.project_id,
           name: body.name,
           description: body.description ?? null,
           enabled: body.enabled,
@@ -44,8 +45,11 @@ export class SuiteRepository {
     }
   }
 
-  async list(query: ListSuitesQuery): Promise<Page<Suite>> {
+  /** `projectIds` limits the page to those projects; undefined means every project. */
+  async list(query: ListSuitesQuery, projectIds?: number[]): Promise<Page<Suite>> {
     const filters: SQL[] = [];
+    if (projectIds) filters.push(inArray(testSuites.projectId, projectIds));
+    if (query.project_id !== undefined) filters.push(eq(testSuites.projectId, query.project_id));
     if (query.name) filters.push(ilike(testSuites.name, literalLike(query.name)));
     if (query.enabled !== undefined) filters.push(eq(testSuites.enabled, query.enabled));
     const where = and(...filters);

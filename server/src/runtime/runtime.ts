@@ -8,9 +8,11 @@ import {
   openArtifactStore,
   scheduleArtifactRetention,
 } from '../artifacts/index.js';
+import { AccessControl, AuthService, TokenSigner } from '../auth/index.js';
 import type { Config } from '../config.js';
 import { ArtifactRepository } from '../db/artifact-repository.js';
 import {
+  AuthRepository,
   CaseRepository,
   EnvironmentRepository,
   ExecutionRepository,
@@ -103,6 +105,25 @@ export async function startRuntime(
     await database.migrate();
     logger.info({ database: database.kind, location: database.location }, 'database ready');
     const db = database.db;
+    const accounts = new AuthRepository(db);
+    const auth = new AuthService(
+      accounts,
+      new TokenSigner(loadSecretKey(config), {
+        access: config.auth.accessTokenTtl,
+        refresh: config.auth.refreshTokenTtl,
+      }),
+      logger,
+    );
+    // The first start of a fresh database creates the administrator.
+    const admin = await auth.bootstrapAdmin({
+      email: config.auth.adminEmail,
+      password: config.auth.adminPassword,
+    });
+    if (admin.generatedPassword)
+      // Printed once, to the terminal only: it must not end up in the structured logs.
+      process.stderr.write(
+        `\nWebGuard created the administrator ${config.auth.adminEmail} with the password\n\n    ${admin.generatedPassword}\n\nIt is shown only this once. Sign in and change it (PATCH /api/v1/users/{id}).\n\n`,
+      );
 
     // 2. Redis: the configured one, or a private one started under the data folder.
     const redis = await connectRedis({ url: config.redisUrl, dataDir: config.home, logger });
@@ -238,8 +259,29 @@ export async function startRuntime(
           checks: { database: dbCheck, redis: redisCheck },
         };
       };
+      // Rate-limit counters fail fast when Redis is down instead of holding requests.
+      const rateLimitRedis = new Redis(redis.url, {
+        connectionName: 'webguard:rate-limit',
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+      });
+      rateLimitRedis.on('error', () => undefined);
+      closers.push(async () => void rateLimitRedis.disconnect());
       const app = await buildApp({
+        trustProxy: config.auth.trustProxy,
+        requestTimeoutMs: config.auth.requestTimeoutMs,
+        metricsToken: config.auth.metricsToken,
+        security: {
+          corsOrigins: config.auth.corsOrigins,
+          loginRateLimit: config.auth.loginRateLimit,
+          triggerRateLimit: config.auth.triggerRateLimit,
+          redis: rateLimitRedis,
+          keyPrefix: config.queuePrefix,
+        },
         services: {
+          auth,
+          accounts,
+          access: new AccessControl(db),
           suites,
           cases: new CaseRepository(db),
           executions: new ExecutionRepository(db),

@@ -82,7 +82,9 @@ export class ExecutionService {
     const environment = body.environment
       ? await this.deps.environments.findByName(body.environment)
       : undefined;
-    if (body.environment && !environment) throw notFound('environment', body.environment);
+    // An environment of another project is as invisible as one that does not exist.
+    if (body.environment && (!environment || environment.project_id !== suite.project_id))
+      throw notFound('environment', body.environment);
 
     // 2. A repeated trigger returns the run it already started: same Idempotency-Key, or a CI
     //    trigger for a commit whose run of this suite is still going.

@@ -14,17 +14,16 @@ afterAll(async () => t?.stop());
 
 describe('reapExecutions', () => {
   it('records a case whose job is gone as a system error and closes the run', async () => {
-    const app = t.runtime.app!;
     const suite = (
-      await app.inject({ method: 'POST', url: '/api/v1/suites', payload: { name: 'lost' } })
+      await t.inject({ method: 'POST', url: '/api/v1/suites', payload: { name: 'lost' } })
     ).json();
-    await app.inject({
+    await t.inject({
       method: 'POST',
       url: `/api/v1/suites/${suite.id}/cases`,
       payload: { name: 'orphan', skill_name: 'echo' },
     });
     const id = (
-      await app.inject({
+      await t.inject({
         method: 'POST',
         url: '/api/v1/executions',
         payload: { suite_id: suite.id },
@@ -44,7 +43,7 @@ describe('reapExecutions', () => {
       logger: pino({ level: 'silent' }),
     };
     expect(await reapExecutions(deps)).toBe(1);
-    const execution = (await app.inject(`/api/v1/executions/${id}`)).json();
+    const execution = (await t.inject(`/api/v1/executions/${id}`)).json();
     expect(execution).toMatchObject({ status: 'error', failed_tests: 1 });
     expect(execution.results[0]).toMatchObject({ status: 'error', error_type: 'system' });
     expect(execution.results[0].error_message).toContain('was lost');

@@ -20,6 +20,7 @@ describe('webguard start → REST → BullMQ → engine → database', () => {
   let home: string;
   let base: string;
   let output = '';
+  let authorization = '';
   let fixture: Awaited<ReturnType<typeof startFixtureServer>>;
 
   beforeAll(async () => {
@@ -56,6 +57,16 @@ describe('webguard start → REST → BullMQ → engine → database', () => {
       },
     );
     if (server.exitCode !== null) throw new Error(`webguard start exited early:\n${output}`);
+    // A first start with no WEBGUARD_ADMIN_PASSWORD prints a generated one, once.
+    const password = /with the password\s+(\S+)/.exec(output)?.[1];
+    if (!password) throw new Error(`no generated admin password printed:\n${output}`);
+    const login = await fetch(`${base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'admin@webguard.local', password }),
+    });
+    expect(login.status).toBe(200);
+    authorization = `Bearer ${((await login.json()) as { access_token: string }).access_token}`;
   });
 
   afterAll(async () => {
@@ -71,7 +82,10 @@ describe('webguard start → REST → BullMQ → engine → database', () => {
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${base}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers:
+        body === undefined
+          ? { authorization }
+          : { authorization, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: response.status, body: await response.json() };

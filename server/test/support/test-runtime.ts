@@ -13,6 +13,9 @@ import { TEST_REDIS_URL, uniqueQueuePrefix } from './redis.js';
 /** Test-only skills (wait, echo, fail, flaky, undoable) for orchestration tests. */
 export const FIXTURE_SKILLS = fileURLToPath(new URL('../fixtures/skills', import.meta.url));
 
+/** The administrator every test runtime (and every process a test spawns) starts with. */
+export const TEST_ADMIN = { email: 'admin@webguard.test', password: 'test-admin-password' };
+
 export interface TestRuntime {
   runtime: Runtime;
   config: Config;
@@ -48,6 +51,8 @@ export async function startTestRuntime(
     WEBGUARD_RETRY_BASE_MS: '50',
     WEBGUARD_SECRET_KEY: 'ab'.repeat(32),
     LOG_LEVEL: 'silent',
+    WEBGUARD_ADMIN_EMAIL: TEST_ADMIN.email,
+    WEBGUARD_ADMIN_PASSWORD: TEST_ADMIN.password,
     ...overrides,
   };
   const config = loadConfig(env);
@@ -56,6 +61,7 @@ export async function startTestRuntime(
     { api: true, workers: WORKER_QUEUES, listen: false, ...roles },
     createLogger(config, 'test'),
   );
+  let accessToken: string | undefined;
   const testRuntime: TestRuntime = {
     runtime,
     config,
@@ -71,7 +77,8 @@ export async function startTestRuntime(
       });
     },
     authHeaders() {
-      return {};
+      if (!accessToken) throw new Error('this test runtime has no API role to sign in to');
+      return { authorization: `Bearer ${accessToken}` };
     },
     async stop() {
       await runtime.close();
@@ -79,5 +86,29 @@ export async function startTestRuntime(
       rmSync(home, { recursive: true, force: true });
     },
   };
+  if (runtime.app) accessToken = await signInAsAdmin(runtime.app);
   return testRuntime;
+}
+
+/** Signs in as TEST_ADMIN in-process; returns the access token. */
+export async function signInAsAdmin(app: NonNullable<Runtime['app']>): Promise<string> {
+  const login = await app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: TEST_ADMIN,
+  });
+  if (login.statusCode !== 200) throw new Error(`test admin login failed: ${login.body}`);
+  return login.json<{ access_token: string }>().access_token;
+}
+
+/** Signs in as TEST_ADMIN over HTTP (a spawned `webguard`); returns the Authorization header. */
+export async function signInOverHttp(baseUrl: string): Promise<Record<string, string>> {
+  const response = await fetch(`${baseUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(TEST_ADMIN),
+  });
+  if (response.status !== 200) throw new Error(`test admin login failed: ${await response.text()}`);
+  const { access_token } = (await response.json()) as { access_token: string };
+  return { authorization: `Bearer ${access_token}` };
 }

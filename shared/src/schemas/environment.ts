@@ -10,6 +10,7 @@ const Values = z.record(VariableName, z.string().max(10_000));
 /** An environment as the API shows it: variables in full, secrets by name only. */
 export const Environment = z.object({
   id: z.number().int(),
+  project_id: z.number().int(),
   name: z.string(),
   description: z.string().nullable(),
   variables: z.record(z.string(), z.string()),
@@ -27,6 +28,12 @@ const EnvironmentName = z
   .regex(/^[\w.-]+$/, 'must be letters, digits, _, . and -');
 
 export const CreateEnvironmentBody = z.strictObject({
+  project_id: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("default: the token's project, else the default project"),
   name: EnvironmentName,
   description: z.string().max(10_000).nullable().optional(),
   variables: Values.default({}),

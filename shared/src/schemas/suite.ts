@@ -25,6 +25,7 @@ const Timezone = z
 
 export const Suite = z.object({
   id: z.number().int(),
+  project_id: z.number().int(),
   name: z.string(),
   description: z.string().nullable(),
   enabled: z.boolean(),
@@ -41,6 +42,7 @@ export const Suite = z.object({
 export type Suite = z.infer<typeof Suite>;
 
 export const CreateSuiteBody = z.strictObject({
+  project_id: Id.optional().describe("default: the token's project, else the default project"),
   name: SuiteName,
   description: z.string().max(10_000).nullable().optional(),
   enabled: z.boolean().default(true),
@@ -74,6 +76,7 @@ export type UpdateSuiteBody = z.infer<typeof UpdateSuiteBody>;
 export const ListSuitesQuery = PaginationQuery.extend({
   name: z.string().trim().min(1).optional().describe('case-insensitive substring of the name'),
   enabled: z.stringbool().optional(),
+  project_id: Id.optional(),
 });
 export type ListSuitesQuery = z.infer<typeof ListSuitesQuery>;
 

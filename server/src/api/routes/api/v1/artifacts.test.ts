@@ -4,7 +4,6 @@ import { html, launchedChromiumPids, PNG_SIGNATURE } from '../../../../../test/s
 import { startFixtureServer } from '../../../../../test/support/fixture-server.js';
 import { startTestRuntime, type TestRuntime } from '../../../../../test/support/test-runtime.js';
 import { waitFor } from '../../../../../test/support/wait-for.js';
-import type { WebGuardApp } from '../../../app.js';
 
 interface Result {
   id: number;
@@ -46,7 +45,6 @@ function rendererCount(): number {
 
 describe('browser cases through the API, with their artifacts', () => {
   let wg: TestRuntime;
-  let app: WebGuardApp;
   let site: Awaited<ReturnType<typeof startFixtureServer>>;
   let flakyVisits = 0;
 
@@ -67,7 +65,6 @@ describe('browser cases through the API, with their artifacts', () => {
       },
     });
     wg = await startTestRuntime({ PATH: process.env.PATH ?? '' });
-    app = wg.runtime.app!;
   });
 
   afterAll(async () => {
@@ -76,7 +73,7 @@ describe('browser cases through the API, with their artifacts', () => {
   });
 
   const post = async (url: string, payload: object) => {
-    const response = await app.inject({ method: 'POST', url, payload });
+    const response = await wg.inject({ method: 'POST', url, payload });
     expect(response.statusCode, response.body).toBeLessThan(300);
     return response.json();
   };
@@ -88,7 +85,7 @@ describe('browser cases through the API, with their artifacts', () => {
     const { execution_id } = await post('/api/v1/executions', { suite_id: suite.id });
     return waitFor(
       async () => {
-        const execution = (await app.inject(`/api/v1/executions/${execution_id}`)).json();
+        const execution = (await wg.inject(`/api/v1/executions/${execution_id}`)).json();
         return execution.completed_at
           ? (execution as { status: string; results: Result[] })
           : undefined;
@@ -126,7 +123,7 @@ describe('browser cases through the API, with their artifacts', () => {
       log_url: expect.stringMatching(/^\/api\/v1\/artifacts\/\d+$/),
     });
 
-    const listed = (await app.inject(`/api/v1/results/${failed.id}/artifacts`)).json();
+    const listed = (await wg.inject(`/api/v1/results/${failed.id}/artifacts`)).json();
     expect(
       listed.items.map((item: { kind: string; name: string }) => [item.kind, item.name]),
     ).toEqual([
@@ -134,18 +131,18 @@ describe('browser cases through the API, with their artifacts', () => {
       ['log', 'browser.log'],
     ]);
 
-    const screenshot = await app.inject(failed.screenshot_url!);
+    const screenshot = await wg.inject(failed.screenshot_url!);
     expect(screenshot.statusCode).toBe(200);
     expect(screenshot.headers['content-type']).toBe('image/png');
     expect(screenshot.headers['content-disposition']).toContain('failure.png');
     expect(screenshot.headers['content-security-policy']).toBe('sandbox');
     expect(screenshot.rawPayload.subarray(0, 8)).toEqual(PNG_SIGNATURE);
-    expect((await app.inject(failed.log_url!)).body).toContain('console.error: analytics blocked');
+    expect((await wg.inject(failed.log_url!)).body).toContain('console.error: analytics blocked');
 
     // The passing case keeps its on-demand screenshot as its main one.
     const passed = execution.results.find((result) => result.test_name === 'Ada')!;
     expect(passed.status).toBe('passed');
-    expect((await app.inject(passed.screenshot_url!)).headers['content-disposition']).toContain(
+    expect((await wg.inject(passed.screenshot_url!)).headers['content-disposition']).toContain(
       'greeted.png',
     );
   });
@@ -153,21 +150,21 @@ describe('browser cases through the API, with their artifacts', () => {
   it('hands out expiring links that work without credentials', async () => {
     const execution = await runSuite('linked', [greet('Linus', 'Hello Linus')]);
     const artifactUrl = execution.results[0]!.screenshot_url!;
-    const link = await app.inject(`${artifactUrl}/link?expires_in=60`);
+    const link = await wg.inject(`${artifactUrl}/link?expires_in=60`);
     expect(link.statusCode).toBe(200);
     const { url, expires_at } = link.json();
     expect(Date.parse(expires_at)).toBeGreaterThan(Date.now());
     const signed = new URL(url);
-    const download = await app.inject(signed.pathname + signed.search);
+    const download = await wg.inject(signed.pathname + signed.search);
     expect(download.statusCode).toBe(200);
     expect(download.rawPayload.subarray(0, 8)).toEqual(PNG_SIGNATURE);
 
     signed.searchParams.set('expires', String(Number(signed.searchParams.get('expires')) - 3600));
-    const stale = await app.inject(signed.pathname + signed.search);
+    const stale = await wg.inject(signed.pathname + signed.search);
     expect(stale.statusCode).toBe(403);
     expect(stale.json().error).toMatchObject({ code: 'FORBIDDEN' });
-    expect((await app.inject(`${artifactUrl}/link?expires_in=0`)).statusCode).toBe(400);
-    expect((await app.inject('/api/v1/artifacts/987654')).statusCode).toBe(404);
+    expect((await wg.inject(`${artifactUrl}/link?expires_in=0`)).statusCode).toBe(400);
+    expect((await wg.inject('/api/v1/artifacts/987654')).statusCode).toBe(404);
   });
 
   it('retries a case whose browser crashed under it; the retry runs on a new browser', async () => {

@@ -10,6 +10,7 @@ import {
   SignedArtifactQuery,
 } from '@webguard/shared';
 import { contentDisposition, type ArtifactContent } from '../../../../artifacts/index.js';
+import { principalOf } from '../../../plugins/auth.js';
 
 const tags = ['artifacts'];
 
@@ -29,7 +30,7 @@ function sendContent(reply: FastifyReply, { artifact, body, size }: ArtifactCont
 }
 
 const artifactRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { artifacts } = app.services;
+  const { artifacts, access } = app.services;
 
   app.get(
     '/results/:resultId/artifacts',
@@ -41,7 +42,10 @@ const artifactRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: ArtifactList, 404: ApiError },
       },
     },
-    async (request) => ({ items: await artifacts.listForResult(request.params.resultId) }),
+    async (request) => {
+      await access.result(principalOf(request), request.params.resultId, 'viewer');
+      return { items: await artifacts.listForResult(request.params.resultId) };
+    },
   );
 
   app.get(
@@ -54,7 +58,10 @@ const artifactRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 404: ApiError },
       },
     },
-    async (request, reply) => sendContent(reply, await artifacts.open(request.params.id)),
+    async (request, reply) => {
+      await access.artifact(principalOf(request), request.params.id, 'viewer');
+      return sendContent(reply, await artifacts.open(request.params.id));
+    },
   );
 
   app.get(
@@ -71,6 +78,7 @@ const artifactRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
+      await access.artifact(principalOf(request), request.params.id, 'viewer');
       const base = `${request.protocol}://${request.host}`;
       return artifacts.link(request.params.id, request.query.expires_in, base);
     },

@@ -14,6 +14,7 @@ import {
 import { AppError, conflict } from '../../../../errors.js';
 import { resolveDependencies } from '../../../../orchestration/workflow-graph.js';
 import type { SkillRegistry } from '../../../../skills/index.js';
+import { principalOf } from '../../../plugins/auth.js';
 
 const tags = ['cases'];
 
@@ -78,7 +79,7 @@ function checkSkillParams(skills: SkillRegistry, skillName: string, params: Json
 }
 
 const caseRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { suites, cases, skills } = app.services;
+  const { suites, cases, skills, access } = app.services;
 
   app.get(
     '/suites/:suiteId/cases',
@@ -92,7 +93,7 @@ const caseRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      await suites.get(request.params.suiteId);
+      await access.suite(principalOf(request), request.params.suiteId, 'viewer');
       return cases.list(request.params.suiteId, request.query);
     },
   );
@@ -111,6 +112,7 @@ const caseRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
+      await access.suite(principalOf(request), request.params.suiteId, 'tester');
       await suites.get(request.params.suiteId);
       checkSkillParams(skills, request.body.skill_name, request.body.params);
       checkWorkflow(await cases.listAll(request.params.suiteId), {
@@ -132,7 +134,10 @@ const caseRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: TestCase, 404: ApiError },
       },
     },
-    async (request) => cases.get(request.params.suiteId, request.params.caseId),
+    async (request) => {
+      await access.suite(principalOf(request), request.params.suiteId, 'viewer');
+      return cases.get(request.params.suiteId, request.params.caseId);
+    },
   );
 
   app.patch(
@@ -148,6 +153,7 @@ const caseRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const { suiteId, caseId } = request.params;
+      await access.suite(principalOf(request), suiteId, 'tester');
       const current = await cases.get(suiteId, caseId);
       if (request.body.skill_name !== undefined || request.body.params !== undefined) {
         checkSkillParams(
@@ -190,6 +196,7 @@ const caseRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { suiteId, caseId } = request.params;
+      await access.suite(principalOf(request), suiteId, 'tester');
       const current = await cases.get(suiteId, caseId);
       const all = await cases.listAll(suiteId);
       const dependents = all

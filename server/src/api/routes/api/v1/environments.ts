@@ -9,12 +9,14 @@ import {
   PaginationQuery,
   UpdateEnvironmentBody,
 } from '@webguard/shared';
+import { visibleProjects } from '../../../../auth/index.js';
+import { principalOf } from '../../../plugins/auth.js';
 
 const tags = ['environments'];
 
 /** Named sets of variables and secrets a run reads as `${{ env.X }}` and `${{ secrets.X }}`. */
 const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { environments } = app.services;
+  const { environments, access } = app.services;
 
   app.get(
     '/environments',
@@ -26,7 +28,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: Page(Environment) },
       },
     },
-    async (request) => environments.list(request.query),
+    async (request) => environments.list(request.query, visibleProjects(principalOf(request))),
   );
 
   app.post(
@@ -41,7 +43,16 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 201: Environment, 409: ApiError },
       },
     },
-    async (request, reply) => reply.code(201).send(await environments.create(request.body)),
+    async (request, reply) => {
+      const projectId = access.targetProject(
+        principalOf(request),
+        request.body.project_id,
+        'tester',
+      );
+      return reply
+        .code(201)
+        .send(await environments.create({ ...request.body, project_id: projectId }));
+    },
   );
 
   app.get(
@@ -54,7 +65,10 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: Environment, 404: ApiError },
       },
     },
-    async (request) => environments.get(request.params.id),
+    async (request) => {
+      await access.environment(principalOf(request), request.params.id, 'viewer');
+      return environments.get(request.params.id);
+    },
   );
 
   app.patch(
@@ -68,7 +82,10 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: Environment, 404: ApiError, 409: ApiError },
       },
     },
-    async (request) => environments.update(request.params.id, request.body),
+    async (request) => {
+      await access.environment(principalOf(request), request.params.id, 'tester');
+      return environments.update(request.params.id, request.body);
+    },
   );
 
   app.delete(
@@ -82,6 +99,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
+      await access.environment(principalOf(request), request.params.id, 'tester');
       await environments.delete(request.params.id);
       return reply.code(204).send(null);
     },

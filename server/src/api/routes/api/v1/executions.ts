@@ -12,7 +12,9 @@ import {
   TriggerExecutionBody,
   TriggerExecutionResponse,
 } from '@webguard/shared';
+import { visibleProjects } from '../../../../auth/index.js';
 import type { TriggerResult } from '../../../../services/execution-service.js';
+import { principalOf } from '../../../plugins/auth.js';
 
 const tags = ['executions'];
 
@@ -23,7 +25,9 @@ const triggerSchema = {
   response: {
     202: TriggerExecutionResponse,
     400: ApiError,
+    403: ApiError,
     404: ApiError,
+    429: ApiError,
     409: ApiError,
     422: ApiError,
     503: ApiError,
@@ -36,7 +40,7 @@ const triggerDescription =
   'still going) returns the existing execution, marked with `Idempotent-Replayed: true`.';
 
 const executionRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { executions, executionService, coordinator } = app.services;
+  const { executions, executionService, coordinator, access } = app.services;
 
   /** 202 with the run's id; a replayed trigger says so in a header. */
   const sendAccepted = (reply: FastifyReply, result: TriggerResult) => {
@@ -56,14 +60,22 @@ const executionRoutes: FastifyPluginAsyncZod = async (app) => {
   for (const [url, summary] of triggerRoutes) {
     app.post(
       url,
-      { schema: { ...triggerSchema, summary, description: triggerDescription } },
-      async (request, reply) =>
-        sendAccepted(
+      {
+        config: { rateLimit: app.limits.trigger },
+        schema: { ...triggerSchema, summary, description: triggerDescription },
+      },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        if (request.body.suite_id !== undefined)
+          await access.suite(principal, request.body.suite_id, 'tester');
+        else await access.suiteByName(principal, request.body.suite_name ?? '', 'tester');
+        return sendAccepted(
           reply,
           await executionService.trigger(request.body, {
             idempotencyKey: request.headers['idempotency-key'],
           }),
-        ),
+        );
+      },
     );
   }
 
@@ -77,7 +89,7 @@ const executionRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: Page(Execution) },
       },
     },
-    async (request) => executions.list(request.query),
+    async (request) => executions.list(request.query, visibleProjects(principalOf(request))),
   );
 
   app.get(
@@ -90,7 +102,10 @@ const executionRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: ExecutionWithResults, 404: ApiError },
       },
     },
-    async (request) => executions.getWithResults(request.params.id),
+    async (request) => {
+      await access.execution(principalOf(request), request.params.id, 'viewer');
+      return executions.getWithResults(request.params.id);
+    },
   );
 
   app.post(
@@ -102,10 +117,11 @@ const executionRoutes: FastifyPluginAsyncZod = async (app) => {
         description:
           'Cases not started are recorded as skipped, running ones are aborted. Cancelling a finished run changes nothing.',
         params: IdParams,
-        response: { 200: Execution, 404: ApiError },
+        response: { 200: Execution, 403: ApiError, 404: ApiError },
       },
     },
     async (request) => {
+      await access.execution(principalOf(request), request.params.id, 'tester');
       await executions.get(request.params.id);
       return coordinator.cancel(request.params.id, {
         status: 'cancelled',
@@ -117,6 +133,7 @@ const executionRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/executions/:id/rerun',
     {
+      config: { rateLimit: app.limits.trigger },
       schema: {
         tags,
         summary:
@@ -126,14 +143,17 @@ const executionRoutes: FastifyPluginAsyncZod = async (app) => {
         headers: IdempotencyHeaders,
         response: {
           202: TriggerExecutionResponse,
+          403: ApiError,
           404: ApiError,
           409: ApiError,
           422: ApiError,
+          429: ApiError,
           503: ApiError,
         },
       },
     },
     async (request, reply) => {
+      await access.execution(principalOf(request), request.params.id, 'tester');
       const result = await executionService.rerun(
         request.params.id,
         request.query.only,

@@ -8,6 +8,7 @@ import {
 } from '@webguard/shared';
 import type { SkillRegistry } from '../../../../skills/index.js';
 import { AppError } from '../../../../errors.js';
+import { principalOf } from '../../../plugins/auth.js';
 
 const tags = ['skills'];
 
@@ -27,7 +28,7 @@ function skillList(skills: SkillRegistry): SkillList {
 }
 
 const skillRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { skills, skillReloader } = app.services;
+  const { skills, skillReloader, access } = app.services;
 
   app.get(
     '/skills',
@@ -53,7 +54,9 @@ const skillRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: SkillList },
       },
     },
-    async () => {
+    async (request) => {
+      // Reloading affects every project's runs in every process.
+      access.requireAdmin(principalOf(request));
       await skillReloader.reloadEverywhere();
       return skillList(skills);
     },

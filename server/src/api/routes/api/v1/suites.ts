@@ -10,11 +10,13 @@ import {
   SuiteSchedule,
   UpdateSuiteBody,
 } from '@webguard/shared';
+import { visibleProjects } from '../../../../auth/index.js';
+import { principalOf } from '../../../plugins/auth.js';
 
 const tags = ['suites'];
 
 const suiteRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { suites, schedules } = app.services;
+  const { suites, schedules, access } = app.services;
 
   app.get(
     '/suites',
@@ -26,7 +28,7 @@ const suiteRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: Page(Suite) },
       },
     },
-    async (request) => suites.list(request.query),
+    async (request) => suites.list(request.query, visibleProjects(principalOf(request))),
   );
 
   app.post(
@@ -42,8 +44,13 @@ const suiteRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
+      const projectId = access.targetProject(
+        principalOf(request),
+        request.body.project_id,
+        'tester',
+      );
       schedules.validate(request.body.schedule_cron, request.body.schedule_timezone);
-      const suite = await suites.create(request.body);
+      const suite = await suites.create({ ...request.body, project_id: projectId });
       await schedules.sync(suite);
       return reply.code(201).send(suite);
     },
@@ -59,7 +66,10 @@ const suiteRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: Suite, 404: ApiError },
       },
     },
-    async (request) => suites.get(request.params.id),
+    async (request) => {
+      await access.suite(principalOf(request), request.params.id, 'viewer');
+      return suites.get(request.params.id);
+    },
   );
 
   app.get(
@@ -72,7 +82,10 @@ const suiteRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: SuiteSchedule, 404: ApiError },
       },
     },
-    async (request) => schedules.describe(await suites.get(request.params.id)),
+    async (request) => {
+      await access.suite(principalOf(request), request.params.id, 'viewer');
+      return schedules.describe(await suites.get(request.params.id));
+    },
   );
 
   app.patch(
@@ -87,6 +100,7 @@ const suiteRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
+      await access.suite(principalOf(request), request.params.id, 'tester');
       const current = await suites.get(request.params.id);
       schedules.validate(
         request.body.schedule_cron === undefined
@@ -109,10 +123,12 @@ const suiteRoutes: FastifyPluginAsyncZod = async (app) => {
         tags,
         summary: 'Delete a suite with its cases, schedule and run history',
         params: IdParams,
-        response: { 204: z.null(), 404: ApiError },
+        response: { 204: z.null(), 403: ApiError, 404: ApiError },
       },
     },
     async (request, reply) => {
+      // Deleting a suite deletes its run history too: the project's administrators decide that.
+      await access.suite(principalOf(request), request.params.id, 'admin');
       await suites.delete(request.params.id);
       await schedules.remove(request.params.id);
       return reply.code(204).send(null);

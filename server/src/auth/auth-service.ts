@@ -1,0 +1,216 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type {
+  ApiToken,
+  CreateApiTokenBody,
+  CreatedApiToken,
+  CreateUserBody,
+  TokenPair,
+  UpdateUserBody,
+  User,
+  UserRole,
+} from '@webguard/shared';
+import type { AuthRepository } from '../db/auth-repository.js';
+import { AppError } from '../errors.js';
+import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords.js';
+import type { Principal } from './principal.js';
+import type { TokenSigner } from './token-signer.js';
+
+/** API tokens start with this, so they are told apart from JWTs and found by secret scanners. */
+export const API_TOKEN_PREFIX = 'wgt_';
+
+export const unauthorized = (message: string) => new AppError(401, 'UNAUTHORIZED', message);
+
+/** Tokens are 256 random bits: a fast hash is enough to store them safely, and lookups stay cheap. */
+export const hashApiToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** Sign-in, token checks and the user and token lifecycle. */
+export class AuthService {
+  constructor(
+    private readonly repository: AuthRepository,
+    private readonly signer: TokenSigner,
+    private readonly logger: Logger,
+  ) {}
+
+  /** 1. First start: make sure an administrator exists, printing a generated password once. */
+  async bootstrapAdmin(options: {
+    email: string;
+    password: string | undefined;
+  }): Promise<{ created: boolean; generatedPassword?: string }> {
+    if ((await this.repository.countUsers()) > 0) return { created: false };
+    const generated = options.password ? undefined : randomBytes(18).toString('base64url');
+    try {
+      await this.repository.createUser({
+        email: options.email,
+        name: 'Administrator',
+        passwordHash: await hashPassword(options.password ?? generated!),
+        isAdmin: true,
+        memberships: [],
+      });
+    } catch (error) {
+      // Another process started at the same moment and created it.
+      if (error instanceof AppError && error.code === 'CONFLICT') return { created: false };
+      throw error;
+    }
+    this.logger.info({ email: options.email }, 'created the first administrator');
+    return generated ? { created: true, generatedPassword: generated } : { created: true };
+  }
+
+  async login(email: string, password: string): Promise<TokenPair> {
+    const record = await this.repository.findUserByEmail(email);
+    // The hash is checked even for an unknown e-mail, so timing does not reveal which exist.
+    const ok = await verifyPassword(record?.passwordHash ?? DUMMY_HASH, password);
+    if (!record || !ok || record.user.disabled)
+      throw unauthorized('wrong e-mail or password, or the account is disabled');
+    await this.repository.recordLogin(record.user.id);
+    return this.issue(record.user.id);
+  }
+
+  async refresh(refreshToken: string): Promise<TokenPair> {
+    const verified = await this.signer.verify(refreshToken, 'refresh');
+    const record = verified && (await this.repository.findUser(verified.userId));
+    if (!record || record.user.disabled)
+      throw unauthorized('the refresh token is invalid or expired; sign in again');
+    return this.issue(record.user.id);
+  }
+
+  private async issue(userId: number): Promise<TokenPair> {
+    return {
+      access_token: await this.signer.sign(userId, 'access'),
+      refresh_token: await this.signer.sign(userId, 'refresh'),
+      expires_in: this.signer.accessTtl,
+      token_type: 'Bearer',
+    };
+  }
+
+  /**
+   * The principal behind an `Authorization: Bearer` value: an API token (`wgt_…`) or a user's
+   * access JWT. Roles are read on every call, so a revoked role takes effect at once.
+   */
+  async authenticate(bearer: string): Promise<Principal> {
+    if (bearer.startsWith(API_TOKEN_PREFIX)) return this.authenticateApiToken(bearer);
+    const verified = await this.signer.verify(bearer, 'access');
+    const record = verified && (await this.repository.findUser(verified.userId));
+    if (!record || record.user.disabled)
+      throw unauthorized('the access token is invalid or expired; sign in again or refresh it');
+    return userPrincipal(record.user);
+  }
+
+  private async authenticateApiToken(secret: string): Promise<Principal> {
+    const token = await this.repository.findTokenByHash(hashApiToken(secret));
+    if (!token) throw unauthorized('unknown API token');
+    if (token.revoked_at) throw unauthorized(`API token "${token.name}" has been revoked`);
+    if (token.expires_at && Date.parse(token.expires_at) <= Date.now())
+      throw unauthorized(`API token "${token.name}" expired at ${token.expires_at}`);
+    await this.repository.touchToken(token.id);
+    return {
+      kind: 'token',
+      userId: token.created_by,
+      tokenId: token.id,
+      name: token.name,
+      isAdmin: false,
+      roles: new Map([[token.project_id, token.role]]),
+    };
+  }
+
+  async me(principal: Principal) {
+    if (principal.kind === 'token') {
+      const token = await this.repository.findToken(principal.tokenId!);
+      return {
+        kind: 'token' as const,
+        user: null,
+        token: token
+          ? {
+              id: token.id,
+              name: token.name,
+              project_id: token.project_id,
+              role: token.role,
+              expires_at: token.expires_at,
+            }
+          : null,
+      };
+    }
+    return {
+      kind: 'user' as const,
+      user: await this.repository.getUser(principal.userId!),
+      token: null,
+    };
+  }
+
+  /** Creates an API token; the secret is in the answer and nowhere else, ever. */
+  async createToken(body: CreateApiTokenBody, createdBy: number | null): Promise<CreatedApiToken> {
+    const project = await this.repository.findProject(body.project_id);
+    if (!project) throw new AppError(404, 'NOT_FOUND', `project ${body.project_id} does not exist`);
+    const secret = `${API_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+    const token = await this.repository.createToken({
+      name: body.name,
+      projectId: body.project_id,
+      role: body.role,
+      tokenHash: hashApiToken(secret),
+      tokenPrefix: secret.slice(0, 12),
+      createdBy,
+      expiresAt:
+        body.expires_in_days === null
+          ? null
+          : new Date(Date.now() + body.expires_in_days * 86_400_000),
+    });
+    return { ...token, token: secret };
+  }
+
+  listTokens(projectIds: number[] | undefined, includeRevoked: boolean): Promise<ApiToken[]> {
+    return this.repository.listTokens({ projectIds, includeRevoked });
+  }
+
+  findToken(id: number): Promise<ApiToken | undefined> {
+    return this.repository.findToken(id);
+  }
+
+  revokeToken(id: number): Promise<ApiToken> {
+    return this.repository.revokeToken(id);
+  }
+
+  async createUser(body: CreateUserBody): Promise<User> {
+    await this.checkProjects(body.memberships);
+    return this.repository.createUser({
+      email: body.email,
+      name: body.name,
+      passwordHash: await hashPassword(body.password),
+      isAdmin: body.is_admin,
+      memberships: body.memberships,
+    });
+  }
+
+  async updateUser(id: number, body: UpdateUserBody): Promise<User> {
+    if (body.memberships) await this.checkProjects(body.memberships);
+    return this.repository.updateUser(id, {
+      name: body.name,
+      passwordHash: body.password === undefined ? undefined : await hashPassword(body.password),
+      isAdmin: body.is_admin,
+      disabled: body.disabled,
+      memberships: body.memberships,
+    });
+  }
+
+  private async checkProjects(memberships: { project_id: number; role: UserRole }[]) {
+    for (const [index, membership] of memberships.entries()) {
+      if (!(await this.repository.findProject(membership.project_id)))
+        throw new AppError(
+          400,
+          'VALIDATION_FAILED',
+          `memberships.${index}.project_id: project ${membership.project_id} does not exist`,
+          [{ path: `memberships.${index}.project_id`, message: 'no such project' }],
+        );
+    }
+  }
+}
+
+function userPrincipal(user: User): Principal {
+  return {
+    kind: 'user',
+    userId: user.id,
+    tokenId: null,
+    name: user.email,
+    isAdmin: user.is_admin,
+    roles: new Map(user.memberships.map((m) => [m.project_id, m.role])),
+  };
+}

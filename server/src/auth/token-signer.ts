@@ -1,0 +1,60 @@
+import { hkdfSync } from 'node:crypto';
+import { errors, jwtVerify, SignJWT } from 'jose';
+
+/** Only this algorithm is accepted: a token naming another (or `none`) is refused. */
+const ALGORITHM = 'HS256';
+export const JWT_ISSUER = 'webguard';
+export const JWT_AUDIENCE = 'webguard-api';
+
+export type TokenUse = 'access' | 'refresh';
+
+export interface VerifiedToken {
+  userId: number;
+  use: TokenUse;
+}
+
+/** Signs and checks the JWTs of signed-in users, keyed from the cluster's shared secret key. */
+export class TokenSigner {
+  private readonly key: Uint8Array;
+
+  constructor(
+    secretKey: Buffer,
+    private readonly ttl: { access: number; refresh: number },
+  ) {
+    // A key of its own, so a JWT key can never open sealed secrets or sign artifact links.
+    this.key = new Uint8Array(hkdfSync('sha256', secretKey, '', 'webguard-jwt-v1', 32));
+  }
+
+  get accessTtl(): number {
+    return this.ttl.access;
+  }
+
+  sign(userId: number, use: TokenUse): Promise<string> {
+    return new SignJWT({ use })
+      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+      .setSubject(String(userId))
+      .setIssuer(JWT_ISSUER)
+      .setAudience(JWT_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(`${this.ttl[use]}s`)
+      .sign(this.key);
+  }
+
+  /** The user a valid token of the expected use names; undefined for anything else. */
+  async verify(token: string, use: TokenUse): Promise<VerifiedToken | undefined> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: [ALGORITHM],
+        issuer: JWT_ISSUER,
+        audience: JWT_AUDIENCE,
+        requiredClaims: ['sub', 'exp', 'iat'],
+      });
+      const userId = Number(payload.sub);
+      if (payload['use'] !== use || !Number.isSafeInteger(userId) || userId <= 0) return undefined;
+      return { userId, use };
+    } catch (error) {
+      if (error instanceof errors.JOSEError) return undefined;
+      throw error;
+    }
+  }
+}
