@@ -97,6 +97,8 @@ export const testCases = pgTable(
       .references(() => testSuites.id, { onDelete: 'cascade' }),
     name: varchar('name', { length: 255 }).notNull(),
     skillName: varchar('skill_name', { length: 100 }).notNull(),
+    /** A version or range of the skill this case runs; null means the newest installed. */
+    skillVersion: varchar('skill_version', { length: 50 }),
     params: jsonb('params').$type<JsonObject>().notNull().default({}),
     priority: integer('priority').notNull().default(0),
     timeoutSeconds: integer('timeout_seconds').notNull().default(300),
@@ -219,6 +221,8 @@ export const executionCases = pgTable(
     caseId: integer('case_id').notNull(),
     name: varchar('name', { length: 255 }).notNull(),
     skillName: varchar('skill_name', { length: 100 }).notNull(),
+    /** The exact skill version chosen when the run started, so every attempt runs the same. */
+    skillVersion: varchar('skill_version', { length: 50 }),
     params: jsonb('params').$type<JsonObject>().notNull().default({}),
     /** Names of the cases (groups already expanded) that must pass first. */
     dependsOn: jsonb('depends_on').$type<string[]>().notNull().default([]),
