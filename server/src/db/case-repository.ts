@@ -25,6 +25,7 @@ export class CaseRepository {
           suiteId,
           name: body.name,
           skillName: body.skill_name,
+          skillVersion: body.skill_version ?? null,
           params: body.params,
           priority: body.priority,
           timeoutSeconds: body.timeout_seconds,
@@ -99,6 +100,7 @@ export class CaseRepository {
         .set({
           name: body.name,
           skillName: body.skill_name,
+          skillVersion: body.skill_version,
           params: body.params,
           priority: body.priority,
           timeoutSeconds: body.timeout_seconds,

@@ -33,6 +33,7 @@ export const toTestCase = (row: CaseRow): TestCase => ({
   suite_id: row.suiteId,
   name: row.name,
   skill_name: row.skillName,
+  skill_version: row.skillVersion,
   params: row.params,
   priority: row.priority,
   timeout_seconds: row.timeoutSeconds,

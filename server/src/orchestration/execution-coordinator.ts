@@ -233,13 +233,13 @@ export class ExecutionCoordinator {
         return !dep || (dep.state === 'done' && dep.resultStatus === 'passed');
       });
       if (!ready) continue;
-      const skill = this.deps.skills.get(row.skillName);
-      if (!skill) {
+      const found = this.deps.skills.find(row.skillName, row.skillVersion);
+      if (!found.ok) {
         await this.close(
           tx,
           row,
           'done',
-          systemErrorOutcome(`skill "${row.skillName}" is not installed on this server`),
+          systemErrorOutcome(`${found.reason} on this server`),
         );
         plan.again = true;
         continue;
@@ -249,7 +249,7 @@ export class ExecutionCoordinator {
         .set({ state: 'queued', queuedAt: new Date() })
         .where(eq(executionCases.id, row.id));
       row.state = 'queued';
-      plan.dispatch.push({ row, queue: queueForCategory(skill.definition.category) });
+      plan.dispatch.push({ row, queue: queueForCategory(found.skill.definition.category) });
       slots--;
     }
     if (plan.dispatch.length > 0 && execution.status === 'queued') {
@@ -269,7 +269,8 @@ export class ExecutionCoordinator {
           (row) =>
             row.state === 'done' &&
             row.resultStatus === 'passed' &&
-            this.deps.skills.get(row.skillName)?.definition.compensate !== undefined,
+            this.deps.skills.get(row.skillName, row.skillVersion)?.definition.compensate !==
+              undefined,
         )
         .sort((a, b) => (b.finishedAt?.getTime() ?? 0) - (a.finishedAt?.getTime() ?? 0));
       const next = toUndo.find((row) => row.compensationState !== 'done');
@@ -279,7 +280,7 @@ export class ExecutionCoordinator {
             .update(executionCases)
             .set({ compensationState: 'queued' })
             .where(eq(executionCases.id, next.id));
-          const skill = this.deps.skills.get(next.skillName)!;
+          const skill = this.deps.skills.get(next.skillName, next.skillVersion)!;
           plan.compensate.push({ row: next, queue: queueForCategory(skill.definition.category) });
         }
         return plan;

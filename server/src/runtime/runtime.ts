@@ -164,6 +164,7 @@ export async function startRuntime(
       environments,
       coordinator,
       queues,
+      skills,
       defaultRetries: config.retries.defaultRetries,
       logger,
     });

@@ -22,12 +22,15 @@ import {
 } from '../orchestration/workflow-graph.js';
 import { EXECUTIONS_QUEUE, jobIds } from '../queues/job-catalog.js';
 import type { JobQueues } from '../queues/job-queues.js';
+import type { SkillRegistry } from '../skills/index.js';
 
 export interface ExecutionServiceDeps {
   db: Database;
   environments: EnvironmentRepository;
   coordinator: ExecutionCoordinator;
   queues: JobQueues;
+  /** Resolves each case's skill version when the run starts. */
+  skills: SkillRegistry;
   /** Retries of a case without its own `retries` when its suite retries on failure. */
   defaultRetries: number;
   logger: Logger;
@@ -232,6 +235,11 @@ export class ExecutionService {
       caseId: testCase.id,
       name: testCase.name,
       skillName: testCase.skill_name,
+      // The exact version from now on, so every attempt runs the same one; a pin nothing
+      // satisfies is kept as it is and fails the case with the installed versions.
+      skillVersion:
+        this.deps.skills.get(testCase.skill_name, testCase.skill_version)?.info.version ??
+        testCase.skill_version,
       params: testCase.params,
       dependsOn: (edges.get(testCase.name) ?? []).filter((name) => inRun.has(name)),
       priority: testCase.priority,

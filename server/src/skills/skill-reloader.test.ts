@@ -17,7 +17,7 @@ export default defineSkill({
   version: '${version}',
   description: '${description}',
   params: z.object({}),
-  run: () => ({}),
+  run: () => ({ version: '${version}' }),
 });
 `;
 
@@ -39,7 +39,7 @@ async function joinCluster(watchSkills: boolean): Promise<Runtime> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'wg-reload-'));
-  t = await startTestRuntime({ WEBGUARD_SKILLS_PATHS: dir }, { workers: [] });
+  t = await startTestRuntime({ WEBGUARD_SKILLS_PATHS: dir });
 });
 
 afterAll(async () => {
@@ -53,7 +53,7 @@ async function writeSkill(folder: string, source: string): Promise<void> {
   await writeFile(join(dir, folder, 'skill.ts'), source);
 }
 
-describe('skill hot reload', () => {
+describe('skill versions and hot reload', () => {
   it('reloads every process of the cluster on request, keeping each version', async () => {
     const worker = await joinCluster(false);
     expect(worker.skills.get('added')).toBeUndefined();
@@ -76,6 +76,45 @@ describe('skill hot reload', () => {
     expect(missing.json().error.message).toContain('no version matching "^3"');
     const bad = await t.inject('/api/v1/skills/added?version=latest-ish');
     expect(bad.statusCode).toBe(400);
+  });
+
+  it('runs the version a case pins, and refuses a pin nothing installed satisfies', async () => {
+    const suite = (
+      await t.inject({ method: 'POST', url: '/api/v1/suites', payload: { name: 'pins' } })
+    ).json();
+    const addCase = (payload: object) =>
+      t.inject({ method: 'POST', url: `/api/v1/suites/${suite.id}/cases`, payload });
+    const refused = await addCase({ name: 'future', skill_name: 'added', skill_version: '^3' });
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json().error).toMatchObject({
+      message: 'skill "added" has no version matching "^3" (installed: 2.0.0, 1.0.0)',
+      details: [{ path: 'skill_version' }],
+    });
+    expect(
+      (await addCase({ name: 'old', skill_name: 'added', skill_version: '~1.0' })).statusCode,
+    ).toBe(201);
+    expect((await addCase({ name: 'new', skill_name: 'added' })).statusCode).toBe(201);
+
+    const triggered = await t.inject({
+      method: 'POST',
+      url: '/api/v1/executions',
+      payload: { suite_id: suite.id },
+    });
+    const id = triggered.json().execution_id as number;
+    const run = await waitFor(
+      async () => {
+        const execution = (await t.inject(`/api/v1/executions/${id}`)).json();
+        return execution.completed_at ? execution : undefined;
+      },
+      { what: 'the run to finish' },
+    );
+    const ran = Object.fromEntries(
+      run.results.map((r: { test_name: string; outputs: { version: string } }) => [
+        r.test_name,
+        r.outputs.version,
+      ]),
+    );
+    expect(ran).toEqual({ old: '1.0.0', new: '2.0.0' });
   });
 
   it('reloads by itself when a skill file changes, if asked to watch', async () => {

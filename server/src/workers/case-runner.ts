@@ -109,16 +109,15 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
     { executionId: job.execution_id, environmentId },
     row.params,
   );
-  const skill = skills.get(row.skillName);
+  const found = skills.find(row.skillName, row.skillVersion);
+  const skill = found.ok ? found.skill : undefined;
   const running = deps.running.start(job.execution_id);
   const caseArtifacts =
     deps.artifacts && CaseArtifacts.forCase(deps.artifacts.store, job.execution_id, job.case_id);
   let outcome: CaseOutcome;
   try {
-    if (!skill) {
-      outcome = systemErrorOutcome(
-        `skill "${row.skillName}" is not installed on the worker that picked up this case`,
-      );
+    if (!found.ok) {
+      outcome = systemErrorOutcome(`${found.reason} on the worker that picked up this case`);
     } else {
       let params: JsonObject | undefined;
       try {
@@ -128,7 +127,7 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
         outcome = systemErrorOutcome(mask(error.message));
       }
       outcome ??= await runCase({
-        skill: skill.definition,
+        skill: found.skill.definition,
         params,
         caseName: row.name,
         executionId: job.execution_id,
@@ -232,7 +231,7 @@ export async function compensateCaseJob(
   const { db, skills, logger } = deps;
   const row = await loadRow(db, job.execution_id, job.case_id);
   if (!row || row.compensationState !== 'queued') return;
-  const skill = skills.get(row.skillName);
+  const skill = skills.get(row.skillName, row.skillVersion);
   const { scope, mask } = await loadCaseScope(
     db,
     deps.environments,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id, JsonObject, PaginationQuery, Timestamp } from './common.js';
+import { SkillVersionRange } from './skill.js';
 
 const CaseName = z.string().trim().min(1, 'must not be empty').max(255);
 
@@ -26,11 +27,16 @@ const SkillName = z
   .max(100)
   .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes');
 
+const SkillVersion = SkillVersionRange.describe(
+  'the skill version this case runs: exact (1.2.0) or a range (^1); null runs the newest installed',
+);
+
 export const TestCase = z.object({
   id: z.number().int(),
   suite_id: z.number().int(),
   name: z.string(),
   skill_name: z.string(),
+  skill_version: z.string().nullable(),
   params: JsonObject,
   priority: z.number().int(),
   timeout_seconds: z.number().int(),
@@ -46,6 +52,7 @@ export type TestCase = z.infer<typeof TestCase>;
 export const CreateCaseBody = z.strictObject({
   name: CaseName,
   skill_name: SkillName,
+  skill_version: SkillVersion.nullable().optional(),
   params: JsonObject.default({}),
   priority: z.number().int().min(-1000).max(1000).default(0),
   timeout_seconds: z.number().int().min(1).max(86_400).default(300),
@@ -60,6 +67,7 @@ export const UpdateCaseBody = z
   .strictObject({
     name: CaseName,
     skill_name: SkillName,
+    skill_version: SkillVersion.nullable(),
     params: JsonObject,
     priority: z.number().int().min(-1000).max(1000),
     timeout_seconds: z.number().int().min(1).max(86_400),

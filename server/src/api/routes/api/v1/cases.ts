@@ -49,8 +49,16 @@ function checkWorkflow(
   }
 }
 
-/** A case is only saved when its skill exists here and its params pass that skill's schema. */
-function checkSkillParams(skills: SkillRegistry, skillName: string, params: JsonObject): void {
+/**
+ * A case is only saved when its skill exists here (in the version it pins, if it pins one) and
+ * its params pass that version's schema.
+ */
+function checkSkillParams(
+  skills: SkillRegistry,
+  skillName: string,
+  version: string | null | undefined,
+  params: JsonObject,
+): void {
   if (!skills.get(skillName)) {
     const known = skills
       .list()
@@ -63,7 +71,12 @@ function checkSkillParams(skills: SkillRegistry, skillName: string, params: Json
       [{ path: 'skill_name', message: 'no such skill' }],
     );
   }
-  const result = skills.validateParams(skillName, params);
+  const pinned = skills.find(skillName, version);
+  if (!pinned.ok)
+    throw new AppError(422, 'UNKNOWN_SKILL', pinned.reason, [
+      { path: 'skill_version', message: 'no installed version matches' },
+    ]);
+  const result = skills.validateParams(skillName, params, version);
   if (!result.ok) {
     const details = result.issues.map((issue) => ({
       path: `params.${issue.path}`,
@@ -114,7 +127,12 @@ const caseRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       await access.suite(principalOf(request), request.params.suiteId, 'tester');
       await suites.get(request.params.suiteId);
-      checkSkillParams(skills, request.body.skill_name, request.body.params);
+      checkSkillParams(
+        skills,
+        request.body.skill_name,
+        request.body.skill_version,
+        request.body.params,
+      );
       checkWorkflow(await cases.listAll(request.params.suiteId), {
         name: request.body.name,
         group: request.body.group ?? null,
@@ -155,11 +173,13 @@ const caseRoutes: FastifyPluginAsyncZod = async (app) => {
       const { suiteId, caseId } = request.params;
       await access.suite(principalOf(request), suiteId, 'tester');
       const current = await cases.get(suiteId, caseId);
-      if (request.body.skill_name !== undefined || request.body.params !== undefined) {
+      const { skill_name, skill_version, params } = request.body;
+      if (skill_name !== undefined || skill_version !== undefined || params !== undefined) {
         checkSkillParams(
           skills,
-          request.body.skill_name ?? current.skill_name,
-          request.body.params ?? current.params,
+          skill_name ?? current.skill_name,
+          skill_version === undefined ? current.skill_version : skill_version,
+          params ?? current.params,
         );
       }
       const all = await cases.listAll(suiteId);
