@@ -5,6 +5,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { authentication } from './plugins/auth.js';
+import { httpMetrics, type WebGuardMetrics } from '../metrics/index.js';
 import { errorHandler } from './plugins/error-handler.js';
 import { hardening, type HardeningOptions } from './plugins/hardening.js';
 import { openapi } from './plugins/openapi.js';
@@ -26,6 +27,8 @@ export interface BuildAppOptions {
   bodyLimit: number;
   version: string;
   logger?: FastifyServerOptions['loggerInstance'];
+  /** The process's metrics: requests are counted and `/metrics` serves them. */
+  metrics?: WebGuardMetrics;
   /** Proxy hops whose X-Forwarded-For is believed (0: none). */
   trustProxy?: number;
   /** A request not received completely within this many ms is answered 408 (0: no limit). */
@@ -54,6 +57,7 @@ export async function buildApp(options: BuildAppOptions) {
   app.removeContentTypeParser('text/plain');
 
   await app.register(errorHandler);
+  if (options.metrics) await app.register(httpMetrics, { metrics: options.metrics });
   await app.register(authentication, { metricsToken: options.metricsToken });
   await app.register(hardening, {
     corsOrigins: [],

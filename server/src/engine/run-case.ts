@@ -167,6 +167,7 @@ export async function runCase(input: RunCaseInput): Promise<CaseOutcome> {
       logger,
       mask,
       onLog: input.onLog,
+      onStepStart: input.onStepStart,
       onStep: input.onStep,
       onMetric: input.onMetric,
       capabilities: caseCapabilities({ browser, artifacts: input.artifacts, logger }),

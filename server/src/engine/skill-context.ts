@@ -21,6 +21,8 @@ import { toJsonObject } from './to-json-object.js';
 /** Live listeners for what a case records; the worker publishes these, the desktop shows them. */
 export interface CaseListeners {
   onLog?: (entry: LogEntry) => void;
+  /** A step began (its name already masked); `onStep` follows when it ends. */
+  onStepStart?: (step: { name: string; started_at: string }) => void;
   onStep?: (step: StepRecord) => void;
   onMetric?: (metric: MetricRecord) => void;
 }
@@ -125,7 +127,9 @@ export function createSkillContext(options: SkillContextOptions): SkillContextHa
           ? signal.reason
           : new SkillError('system', `step "${name}" started after the case ended`);
       const id = Symbol(name);
-      openSteps.set(id, { name, startedAt: new Date().toISOString(), start: performance.now() });
+      const startedAt = new Date().toISOString();
+      openSteps.set(id, { name, startedAt, start: performance.now() });
+      notify(options.onStepStart, { name: mask(name), started_at: startedAt }, logger);
       try {
         const value = await fn();
         endStep(id, 'passed');

@@ -17,6 +17,12 @@ import {
   type QueueName,
 } from '../queues/job-catalog.js';
 import type { JobQueues } from '../queues/job-queues.js';
+import {
+  caseFinishedEvent,
+  caseQueuedEvent,
+  executionFinishedEvent,
+  type RunEventSink,
+} from '../live/index.js';
 import type { SkillRegistry } from '../skills/index.js';
 import type { CancelBus } from './cancel-bus.js';
 import { skippedOutcome, systemErrorOutcome } from './outcomes.js';
@@ -35,8 +41,16 @@ export interface CoordinatorDeps {
   skills: SkillRegistry;
   cancelBus: CancelBus;
   logger: Logger;
-  /** Called once when an execution closes, e.g. to publish the event. */
+  /** Called once when an execution closes, in the process that closed it (e.g. metrics). */
   onExecutionFinished?: (execution: Execution) => void;
+  /** Where the run's live events go. */
+  events?: RunEventSink;
+}
+
+/** A case the coordinator ended itself (skipped, cancelled, no skill), for its live event. */
+interface ClosedCase {
+  row: CaseRow;
+  outcome: ReturnType<typeof skippedOutcome>;
 }
 
 /** What one pass decided, carried out after its transaction commits. */
@@ -47,9 +61,19 @@ interface Plan {
   finished?: Execution;
   /** A case was closed during this pass, so its dependents need another look. */
   again: boolean;
+  /** The execution went from queued to running in this pass. */
+  started: boolean;
+  closed: ClosedCase[];
 }
 
-const emptyPlan = (): Plan => ({ dispatch: [], compensate: [], abortRunning: false, again: false });
+const emptyPlan = (): Plan => ({
+  dispatch: [],
+  compensate: [],
+  abortRunning: false,
+  again: false,
+  started: false,
+  closed: [],
+});
 
 /**
  * Moves executions forward. All state lives in `execution_cases`; every decision is taken under
@@ -77,7 +101,9 @@ export class ExecutionCoordinator {
     executionId: number,
     ending: { status: 'cancelled' | 'timeout'; reason: string },
   ): Promise<Execution> {
+    const closedCases: ClosedCase[] = [];
     const closed = await this.deps.db.transaction(async (tx) => {
+      closedCases.length = 0;
       const [execution] = await tx
         .select()
         .from(testExecutions)
@@ -96,6 +122,7 @@ export class ExecutionCoordinator {
           skippedOutcome(
             `${ending.status === 'timeout' ? 'timed out' : 'cancelled'}: ${ending.reason}`,
           ),
+          closedCases,
         );
       }
       const completedAt = new Date();
@@ -120,6 +147,8 @@ export class ExecutionCoordinator {
         { execution_id: executionId, status: ending.status, reason: ending.reason },
         'execution stopped',
       );
+      for (const { row, outcome } of closedCases) this.publishClosed(row, outcome);
+      void this.deps.events?.publish(executionFinishedEvent(execution));
       await this.deps.cancelBus.publish(executionId);
       await this.removeDeadline(executionId);
       this.deps.onExecutionFinished?.(execution);
@@ -181,7 +210,7 @@ export class ExecutionCoordinator {
     if (suite?.maxFailures && failed.length >= suite.maxFailures) {
       const reason = `cancelled: ${failed.length} case(s) failed, the suite's max_failures is ${suite.maxFailures}`;
       for (const row of rows.filter((r) => r.state === 'pending' || r.state === 'queued')) {
-        await this.close(tx, row, 'cancelled', skippedOutcome(reason));
+        await this.close(tx, row, 'cancelled', skippedOutcome(reason), plan.closed);
       }
       plan.abortRunning = rows.some((row) => row.state === 'running');
     }
@@ -194,6 +223,7 @@ export class ExecutionCoordinator {
           row,
           'skipped',
           skippedOutcome(`skipped: stop_on_error, "${failed[0]!.name}" failed`),
+          plan.closed,
         );
       }
     }
@@ -215,6 +245,7 @@ export class ExecutionCoordinator {
             row,
             'skipped',
             skippedOutcome(`skipped: depends on "${blocker.name}", which ${why}`),
+            plan.closed,
           );
           changed = true;
         }
@@ -240,6 +271,7 @@ export class ExecutionCoordinator {
           row,
           'done',
           systemErrorOutcome(`${found.reason} on this server`),
+          plan.closed,
         );
         plan.again = true;
         continue;
@@ -257,6 +289,7 @@ export class ExecutionCoordinator {
         .update(testExecutions)
         .set({ status: 'running', startedAt: new Date() })
         .where(eq(testExecutions.id, executionId));
+      plan.started = true;
     }
     if (!rows.every((row) => TERMINAL_STATES.includes(row.state as ExecutionCaseState)))
       return plan;
@@ -298,7 +331,9 @@ export class ExecutionCoordinator {
     row: CaseRow,
     state: ExecutionCaseState,
     outcome: ReturnType<typeof skippedOutcome>,
+    closed: ClosedCase[],
   ): Promise<void> {
+    closed.push({ row, outcome });
     await new ResultRepository(tx).record(
       row.executionId,
       { caseId: row.caseId, name: row.name, skillName: row.skillName },
@@ -314,7 +349,15 @@ export class ExecutionCoordinator {
   }
 
   private async carryOut(executionId: number, plan: Plan): Promise<void> {
-    const { queues, cancelBus, logger } = this.deps;
+    const { queues, cancelBus, logger, events } = this.deps;
+    // Awaited so that a run's clients see it queued and started before its cases start.
+    if (plan.started)
+      await events?.publish({ type: 'execution.started', execution_id: executionId });
+    for (const { row, outcome } of plan.closed) this.publishClosed(row, outcome);
+    if (events)
+      await Promise.all(
+        plan.dispatch.map(({ row }) => events.publish(caseQueuedEvent(row, row.attempt))),
+      );
     const byQueue = new Map<QueueName, CaseRow[]>();
     for (const { row, queue } of plan.dispatch)
       byQueue.set(queue, [...(byQueue.get(queue) ?? []), row]);
@@ -357,9 +400,16 @@ export class ExecutionCoordinator {
         },
         'execution finished',
       );
+      void events?.publish(executionFinishedEvent(plan.finished));
       await this.removeDeadline(executionId);
       this.deps.onExecutionFinished?.(plan.finished);
     }
+  }
+
+  private publishClosed(row: CaseRow, outcome: ClosedCase['outcome']): void {
+    void this.deps.events?.publish(
+      caseFinishedEvent(row, outcome, row.attempt, { willRetry: false, resultId: null }),
+    );
   }
 
   /** The suite-timeout job is moot once the run has ended; removing it keeps the queue tidy. */

@@ -39,6 +39,9 @@ import { builtinSkillsDir, SkillRegistry, SkillReloader } from '../skills/index.
 import { startWorkerPool } from '../workers/worker-pool.js';
 import { loadSecretKey } from './secret-key.js';
 import { VERSION } from './version.js';
+import { sharedTokenAuthenticator, startLiveServer, type LiveServer } from '../live/index.js';
+import { startMetricsServer, type WebGuardMetrics } from '../metrics/index.js';
+import { openObservability } from './observability.js';
 
 export interface RuntimeRoles {
   /** Serve the REST API on config.host:config.port. */
@@ -61,6 +64,10 @@ export interface Runtime {
   coordinator: ExecutionCoordinator;
   queues: JobQueues;
   app?: WebGuardApp;
+  /** This process's Prometheus metrics. */
+  metrics: WebGuardMetrics;
+  /** Socket.IO `/live`, when this process serves the API. */
+  live?: LiveServer;
   /** The address the API listens on, when this process serves it. */
   url?: string;
   /** Closes in order: HTTP, workers, queues, Redis, database. */
@@ -155,9 +162,30 @@ export async function startRuntime(
     await skillReloader.listen(redis.createConnection('skills-subscriber'));
     if (config.watchSkills) skillReloader.watch(skillDirs);
 
-    // 4. The orchestration shared by every role.
+    // 4. The orchestration shared by every role, publishing live events and metrics.
+    const observability = await openObservability({
+      config,
+      db,
+      redis,
+      queues,
+      roles: { api: roles.api, worker: roles.workers.length > 0 },
+      logger,
+    });
+    closers.push(() => observability.close());
+    const { events, metrics } = observability;
     const cancelBus = new CancelBus(redis.createConnection('cancel-publisher'), config.queuePrefix);
-    const coordinator = new ExecutionCoordinator({ db, queues, skills, cancelBus, logger });
+    const coordinator = new ExecutionCoordinator({
+      db,
+      queues,
+      skills,
+      cancelBus,
+      logger,
+      events,
+      onExecutionFinished: (execution) => {
+        metrics.executionFinished(execution);
+        void observability.stats.executionFinished(execution);
+      },
+    });
     const environments = new EnvironmentRepository(db, new SecretBox(loadSecretKey(config)));
     const executionService = new ExecutionService({
       db,
@@ -167,6 +195,7 @@ export async function startRuntime(
       skills,
       defaultRetries: config.retries.defaultRetries,
       logger,
+      events,
     });
     const schedules = new ScheduleService({
       queues,
@@ -183,7 +212,16 @@ export async function startRuntime(
       { store: artifacts.store.kind, location: artifacts.store.location },
       'artifact store ready',
     );
-    const runtime: Runtime = { config, database, redis, skills, coordinator, queues, close };
+    const runtime: Runtime = {
+      config,
+      database,
+      redis,
+      skills,
+      coordinator,
+      queues,
+      metrics,
+      close,
+    };
 
     // 5. Workers for the queues this process serves, aborting cases when any process cancels.
     const served: QueueName[] = roles.scheduler
@@ -226,10 +264,22 @@ export async function startRuntime(
           logger,
           browsers,
           artifacts,
+          events,
+          metrics,
         },
         logger,
       });
       closers.push(() => pool.close());
+      // A worker-only process serves its metrics on its own port; with the API, /metrics does.
+      const metricsPort = config.observability.metricsPort;
+      if (!roles.api && metricsPort !== undefined) {
+        const endpoint = await startMetricsServer(metrics, {
+          host: config.host,
+          port: metricsPort,
+          logger,
+        });
+        closers.push(() => endpoint.close());
+      }
       if (roles.workers.includes(EXECUTIONS_QUEUE)) {
         // One reaper tick per interval for the whole cluster: the scheduler id is shared.
         await queues
@@ -302,9 +352,24 @@ export async function startRuntime(
         bodyLimit: config.bodyLimit,
         version: VERSION,
         logger,
+        metrics,
       });
       closers.push(() => app.close());
       runtime.app = app;
+      // Live data shares the API's port; it closes before the HTTP server so clients let go.
+      const liveExecutions = new ExecutionRepository(db);
+      const live = await startLiveServer({
+        httpServer: app.server,
+        redis,
+        keys: observability.keys,
+        authenticate: sharedTokenAuthenticator(config.observability.liveToken),
+        canWatch: async (executionId) => (await liveExecutions.find(executionId)) !== undefined,
+        snapshot: () => observability.cluster.snapshot(),
+        tickMs: config.observability.tickMs,
+        logger,
+      });
+      closers.push(() => live.close());
+      runtime.live = live;
       if (roles.listen ?? true)
         runtime.url = await app.listen({ host: config.host, port: config.port });
     }

@@ -21,8 +21,9 @@ import {
   type CaseHistory,
 } from '../orchestration/workflow-graph.js';
 import { EXECUTIONS_QUEUE, jobIds } from '../queues/job-catalog.js';
-import type { JobQueues } from '../queues/job-queues.js';
 import type { SkillRegistry } from '../skills/index.js';
+import type { JobQueues } from '../queues/job-queues.js';
+import type { RunEventSink } from '../live/index.js';
 
 export interface ExecutionServiceDeps {
   db: Database;
@@ -34,6 +35,8 @@ export interface ExecutionServiceDeps {
   /** Retries of a case without its own `retries` when its suite retries on failure. */
   defaultRetries: number;
   logger: Logger;
+  /** Where the run's live events go. */
+  events?: RunEventSink;
 }
 
 export interface TriggerOptions {
@@ -136,6 +139,15 @@ export class ExecutionService {
       }
       throw error;
     }
+
+    await this.deps.events?.publish({
+      type: 'execution.queued',
+      execution_id: execution.id,
+      suite_id: suite.id,
+      suite_name: suite.name,
+      total_tests: rows.length,
+      triggered_by: body.triggered_by,
+    });
 
     // 5. Dispatch the first cases and arm the suite timeout. If Redis is down the execution is
     //    closed as `error` with the reason, so nothing is left looking as if it will still run.

@@ -12,7 +12,7 @@ import type { ArtifactRepository } from '../db/artifact-repository.js';
 import type { Database } from '../db/database.js';
 import type { EnvironmentRepository } from '../db/environment-repository.js';
 import { ResultRepository } from '../db/result-repository.js';
-import { executionCases } from '../db/schema.js';
+import { executionCases, testResults } from '../db/schema.js';
 import type { BrowserPool } from '../engine/browser/index.js';
 import { runCase, runCompensation } from '../engine/index.js';
 import { retryDelayMs } from '../orchestration/backoff.js';
@@ -22,6 +22,13 @@ import { systemErrorOutcome } from '../orchestration/outcomes.js';
 import { resolveReferences, UnresolvedReferenceError } from '../orchestration/param-references.js';
 import { jobIds, queueForCategory } from '../queues/job-catalog.js';
 import type { JobQueues } from '../queues/job-queues.js';
+import {
+  attemptNumber,
+  caseFinishedEvent,
+  caseQueuedEvent,
+  type RunEventSink,
+} from '../live/index.js';
+import type { WebGuardMetrics } from '../metrics/index.js';
 import type { SkillRegistry } from '../skills/index.js';
 import { loadCaseScope } from './case-scope.js';
 
@@ -38,6 +45,10 @@ export interface CaseRunnerDeps {
   browsers?: BrowserPool;
   /** Where cases keep screenshots, videos, traces, logs and attachments. */
   artifacts?: { store: ArtifactStore; repository: ArtifactRepository };
+  /** Where the run's live events go. */
+  events?: RunEventSink;
+  /** Counts running cases and recorded results for Prometheus. */
+  metrics?: WebGuardMetrics;
 }
 
 export type CaseJobResult = CaseOutcome['status'] | 'retrying' | 'stale';
@@ -111,7 +122,16 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
   );
   const found = skills.find(row.skillName, row.skillVersion);
   const skill = found.ok ? found.skill : undefined;
+  const events = deps.events;
+  const ref = { execution_id: job.execution_id, case_id: job.case_id, case_name: row.name };
+  void events?.publish({
+    type: 'case.started',
+    ...ref,
+    skill_name: row.skillName,
+    attempt: attemptNumber(row.attempt),
+  });
   const running = deps.running.start(job.execution_id);
+  const caseEnded = deps.metrics?.caseStarted();
   const caseArtifacts =
     deps.artifacts && CaseArtifacts.forCase(deps.artifacts.store, job.execution_id, job.case_id);
   let outcome: CaseOutcome;
@@ -137,10 +157,17 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
         mask,
         browsers: deps.browsers,
         artifacts: caseArtifacts,
+        ...(events && {
+          onLog: (entry) => void events.publish({ type: 'log', ...ref, entry }),
+          onStepStart: (step) => void events.publish({ type: 'step.started', ...ref, ...step }),
+          onStep: (step) => void events.publish({ type: 'step.finished', ...ref, step }),
+          onMetric: (metric) => void events.publish({ type: 'metric', ...ref, metric }),
+        }),
       });
     }
   } finally {
     running.done();
+    caseEnded?.();
   }
   log.info(
     {
@@ -166,7 +193,11 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
       .set({ attempt, state: 'queued', queuedAt: new Date() })
       .where(and(eq(executionCases.id, row.id), eq(executionCases.attempt, row.attempt)))
       .returning({ id: executionCases.id });
+    void events?.publish(
+      caseFinishedEvent(row, outcome, row.attempt, { willRetry: moved.length > 0, resultId: null }),
+    );
     if (moved.length > 0) {
+      await events?.publish(caseQueuedEvent(row, attempt));
       const delay = retryDelayMs(attempt, deps.retry.baseMs, deps.retry.maxMs);
       await deps.queues.enqueue(
         queueForCategory(skill.definition.category),
@@ -185,8 +216,32 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
 
   // 4. Record the result once, then let the coordinator move the run on.
   await finish(deps, row, outcome);
-  if (deps.artifacts)
-    await caseArtifacts?.commit(deps.artifacts.repository, job.execution_id, job.case_id, log);
+  deps.metrics?.caseRecorded(row.skillName, outcome.status, outcome.execution_time_ms);
+  const artifacts =
+    deps.artifacts &&
+    (await caseArtifacts?.commit(deps.artifacts.repository, job.execution_id, job.case_id, log));
+  if (events) {
+    for (const artifact of artifacts ?? []) {
+      const { id, kind, name, content_type, size_bytes, url } = artifact;
+      void events.publish({
+        type: 'artifact.added',
+        ...ref,
+        artifact: { id, kind, name, content_type, size_bytes, url },
+      });
+    }
+    const [result] = await db
+      .select({ id: testResults.id })
+      .from(testResults)
+      .where(
+        and(eq(testResults.executionId, job.execution_id), eq(testResults.testCaseId, job.case_id)),
+      );
+    void events.publish(
+      caseFinishedEvent(row, outcome, row.attempt, {
+        willRetry: false,
+        resultId: result?.id ?? null,
+      }),
+    );
+  }
   await coordinator.advance(job.execution_id);
   return outcome.status;
 }
