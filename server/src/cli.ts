@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import closeWithGrace from 'close-with-grace';
 import { Command, InvalidArgumentError } from 'commander';
+import { registerAdminCommands } from './cli/admin-commands.js';
+import { registerRunCommand } from './cli/run-command.js';
 import { registerSkillCommands } from './cli/skill-commands.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { DataDirLockedError, openDatabase } from './db/index.js';
@@ -149,5 +151,7 @@ program
   });
 
 registerSkillCommands(program);
+registerRunCommand(program);
+registerAdminCommands(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,3 @@
+export { toAllure, type AllureAttachment, type AllureResult } from './allure.js';
+export { caseOutput, toJUnitXml, type ReportArtifact, type ReportOptions } from './junit.js';
+export { toSummaryMarkdown } from './summary.js';

