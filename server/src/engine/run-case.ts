@@ -11,8 +11,10 @@ import { caseCapabilities, type ArtifactSink } from './artifact-sink.js';
 import {
   openCaseBrowser,
   settleCaseBrowser,
+  Screencast,
   type BrowserPool,
   type CaseBrowser,
+  type FrameSink,
 } from './browser/index.js';
 import { checkParamsAsync, describeIssues } from './check-params.js';
 import { classifyError, type ErrorClassification } from './classify-error.js';
@@ -40,6 +42,8 @@ export interface RunCaseInput extends CaseListeners {
   browsers?: BrowserPool;
   /** Keeps the case's screenshots, video, trace, logs and attachments; none drops them. */
   artifacts?: ArtifactSink;
+  /** Live frames of a browser case's page, streamed while someone watches the run. */
+  frames?: FrameSink;
 }
 
 type Ending =
@@ -135,6 +139,7 @@ export async function runCase(input: RunCaseInput): Promise<CaseOutcome> {
     ...record,
   });
 
+  let screencast: Screencast | undefined;
   try {
     // 1. A case cancelled before it started does not run at all.
     if (input.signal?.aborted) return outcome(systemError(CANCELLED), emptyRecord());
@@ -156,6 +161,7 @@ export async function runCase(input: RunCaseInput): Promise<CaseOutcome> {
         return outcome(systemError(classifyError(error).message), emptyRecord());
       }
     }
+    if (browser && input.frames) screencast = new Screencast(browser.page, input.frames, logger);
 
     // 4. One controller ends everything the skill started, at the deadline or on cancel.
     const controller = new AbortController();
@@ -209,12 +215,14 @@ export async function runCase(input: RunCaseInput): Promise<CaseOutcome> {
           ? CANCELLED
           : undefined;
     let verdict = verdictFor(ending);
+    await screencast?.stop();
     if (browser)
       verdict = await settleCaseBrowser(browser, verdict, systemError, handle.context.log);
     return outcome(verdict, handle.finish(interruption));
   } catch (error) {
     // Only a bug in the engine itself gets here; the case still gets an outcome.
     logger?.error({ err: error }, 'the engine failed while running a case');
+    await screencast?.stop();
     const classification = classifyError(error);
     return outcome(
       failedWith({ ...classification, errorType: 'system', status: 'error' }),

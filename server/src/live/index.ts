@@ -10,3 +10,4 @@ export {
 export { startLiveServer, DASHBOARD_ROOM, type LiveServer } from './live-server.js';
 export { sharedTokenAuthenticator, type LiveAuthenticator } from './socket-auth.js';
 export type { ClusterSnapshot } from './dashboard-ticker.js';
+export { FramePublisher } from './frame-publisher.js';

@@ -1,10 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { RunEvent } from '@webguard/shared';
+import { Redis } from 'ioredis';
 import { loadConfig } from '../config.js';
+import { LiveKeys } from './keys.js';
 import { createLogger } from '../runtime/logger.js';
 import { startRuntime, type Runtime } from '../runtime/runtime.js';
 import { closedPort } from '../../test/support/closed-port.js';
+import { json, startFixtureServer } from '../../test/support/fixture-server.js';
 import { connectLive, LIVE_TEST_ENV, type LiveClient } from '../../test/support/live-client.js';
+import { TEST_REDIS_URL } from '../../test/support/redis.js';
 import { startTestRuntime, type TestRuntime } from '../../test/support/test-runtime.js';
 import { waitFor } from '../../test/support/wait-for.js';
 
@@ -16,8 +20,25 @@ let t: TestRuntime;
 /** A second API process on the same database and Redis, with no workers. */
 let other: Runtime;
 const clients: LiveClient[] = [];
+let fixture: Awaited<ReturnType<typeof startFixtureServer>>;
+/** The fixture page keeps repainting until the test says it is done. */
+let pageDone = false;
 
 beforeAll(async () => {
+  fixture = await startFixtureServer({
+    '/busy': (_request, response) =>
+      response.writeHead(200, { 'content-type': 'text/html' }).end(
+        `<!doctype html><title>busy</title><p id="clock"></p><script>
+          setInterval(() => (document.getElementById('clock').textContent = String(Date.now())), 40);
+          setInterval(async () => {
+            const state = await (await fetch('/state')).json();
+            if (state.done && !document.getElementById('done'))
+              document.body.insertAdjacentHTML('beforeend', '<p id="done">done</p>');
+          }, 100);
+        </script>`,
+      ),
+    '/state': (request, response) => json(200, { done: pageDone })(request, response),
+  });
   t = await startTestRuntime(
     { ...LIVE_TEST_ENV, PORT: String(await closedPort()) },
     { listen: true },
@@ -34,6 +55,7 @@ afterAll(async () => {
   for (const client of clients) client.close();
   await other?.close();
   await t?.stop();
+  await fixture?.close();
 });
 
 async function client(runtime: TestRuntime = t) {
@@ -234,5 +256,67 @@ describe('live run events', () => {
     const end = await reader.waitForEvent(finishedOf(executionId), 'the run to finish');
     expect(end).toMatchObject({ status: 'passed' });
     expectContiguous(reader.events);
+  });
+
+  it('streams browser frames only while someone watches with frames on', async () => {
+    const suiteId = await suiteOf('live-frames', [
+      {
+        name: 'busy-page',
+        skill_name: 'browser-flow',
+        params: {
+          steps: [
+            { action: 'goto', url: `${fixture.url}/busy` },
+            { action: 'wait_for', selector: '#done', timeout_ms: 60_000 },
+          ],
+        },
+        timeout_seconds: 90,
+      },
+    ]);
+    const executionId = await trigger(suiteId);
+    // What the workers publish, whoever relays it.
+    const published: string[] = [];
+    const tap = new Redis(TEST_REDIS_URL);
+    onTestFinished(() => void tap.disconnect());
+    tap.on('message', (_channel: string, message: string) => published.push(message));
+    await tap.subscribe(new LiveKeys(t.config.queuePrefix).framesChannel(executionId));
+    const plain = await client();
+    await plain.subscribe({ execution_id: executionId });
+    const watcher = await client();
+    await watcher.subscribe({ execution_id: executionId, frames: true });
+    await waitFor(async () => (watcher.frames.length >= 3 ? true : undefined), {
+      what: 'live frames',
+      timeoutMs: 45_000,
+    });
+    const frame = watcher.frames[0]!;
+    expect(frame).toMatchObject({
+      type: 'browser.frame',
+      execution_id: executionId,
+      case_name: 'busy-page',
+    });
+    expect(Buffer.from(frame.data, 'base64').subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+    expect(frame.width).toBeGreaterThan(100);
+    expect(watcher.frames.map((f) => f.frame)).toEqual(
+      [...watcher.frames.map((f) => f.frame)].sort((a, b) => a - b),
+    );
+
+    // Nobody watches any more: the worker notices within its poll and stops casting.
+    await watcher.unsubscribe(executionId);
+    const received = watcher.frames.length;
+    let seen = -1;
+    await waitFor(
+      async () => {
+        const now = published.length;
+        const settled = now === seen;
+        seen = now;
+        return settled ? true : undefined;
+      },
+      { what: 'the worker to stop publishing frames', intervalMs: 2_500 },
+    );
+    expect(watcher.frames.length).toBe(received);
+    expect(plain.frames).toEqual([]);
+
+    pageDone = true;
+    const end = await plain.waitForEvent(finishedOf(executionId), 'the browser run to finish');
+    expect(end).toMatchObject({ status: 'passed' });
   });
 });

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
-import { LiveKeys, RunEventPublisher } from '../live/index.js';
+import { FramePublisher, LiveKeys, RunEventPublisher } from '../live/index.js';
 import { ClusterStats, RealtimeStats, WebGuardMetrics, WorkerPresence } from '../metrics/index.js';
 import type { JobQueues } from '../queues/job-queues.js';
 import type { RedisHandle } from '../redis/index.js';
@@ -10,6 +10,7 @@ import type { RedisHandle } from '../redis/index.js';
 export interface Observability {
   keys: LiveKeys;
   events: RunEventPublisher;
+  frames: FramePublisher;
   metrics: WebGuardMetrics;
   stats: RealtimeStats;
   cluster: ClusterStats;
@@ -46,6 +47,7 @@ export async function openObservability(options: {
   return {
     keys,
     events,
+    frames: new FramePublisher(connection, keys, config.observability.frameFps, logger),
     metrics,
     stats: new RealtimeStats(connection, prefix, logger),
     cluster,

@@ -266,6 +266,7 @@ export async function startRuntime(
           artifacts,
           events,
           metrics,
+          frames: observability.frames,
         },
         logger,
       });

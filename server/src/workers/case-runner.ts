@@ -26,6 +26,7 @@ import {
   attemptNumber,
   caseFinishedEvent,
   caseQueuedEvent,
+  type FramePublisher,
   type RunEventSink,
 } from '../live/index.js';
 import type { WebGuardMetrics } from '../metrics/index.js';
@@ -47,6 +48,8 @@ export interface CaseRunnerDeps {
   artifacts?: { store: ArtifactStore; repository: ArtifactRepository };
   /** Where the run's live events go. */
   events?: RunEventSink;
+  /** Live browser frames of browser cases, while someone watches. */
+  frames?: FramePublisher;
   /** Counts running cases and recorded results for Prometheus. */
   metrics?: WebGuardMetrics;
 }
@@ -157,6 +160,7 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
         mask,
         browsers: deps.browsers,
         artifacts: caseArtifacts,
+        frames: deps.frames?.forCase(job.execution_id, job.case_id, row.name),
         ...(events && {
           onLog: (entry) => void events.publish({ type: 'log', ...ref, entry }),
           onStepStart: (step) => void events.publish({ type: 'step.started', ...ref, ...step }),

@@ -10,3 +10,4 @@ export {
   findChromium,
   type ChromiumLocation,
 } from './find-executables.js';
+export { jpegSize, Screencast, type FrameSink, type ScreencastFrame } from './screencast.js';
