@@ -18,3 +18,4 @@ export * from './sdk/errors.js';
 export * from './sdk/expect.js';
 export * from './sdk/context.js';
 export * from './sdk/define-skill.js';
+export * from './schemas/report.js';

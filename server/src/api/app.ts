@@ -18,6 +18,7 @@ import executionRoutes from './routes/api/v1/executions.js';
 import skillRoutes from './routes/api/v1/skills.js';
 import suiteRoutes from './routes/api/v1/suites.js';
 import projectRoutes from './routes/api/v1/projects.js';
+import reportRoutes from './routes/api/v1/reports.js';
 import userRoutes from './routes/api/v1/users.js';
 import type { ApiServices } from './services.js';
 
@@ -79,6 +80,7 @@ export async function buildApp(options: BuildAppOptions) {
       await api.register(authRoutes);
       await api.register(projectRoutes);
       await api.register(userRoutes);
+      await api.register(reportRoutes);
     },
     { prefix: '/api/v1' },
   );

@@ -3,6 +3,7 @@ import type { ArtifactService } from '../artifacts/index.js';
 import type { AccessControl, AuthService } from '../auth/index.js';
 import type {
   AuthRepository,
+  ReportRepository,
   CaseRepository,
   EnvironmentRepository,
   ExecutionRepository,
@@ -29,6 +30,7 @@ export interface ApiServices {
   /** Users, projects and tokens as stored. */
   accounts: AuthRepository;
   access: AccessControl;
+  reports: ReportRepository;
   readiness(): Promise<ReadinessResponse>;
 }
 

@@ -14,6 +14,7 @@ import { ArtifactRepository } from '../db/artifact-repository.js';
 import {
   AuthRepository,
   CaseRepository,
+  ReportRepository,
   EnvironmentRepository,
   ExecutionRepository,
   openDatabase,
@@ -334,6 +335,7 @@ export async function startRuntime(
           auth,
           accounts,
           access: new AccessControl(db),
+          reports: new ReportRepository(db),
           suites,
           cases: new CaseRepository(db),
           executions: new ExecutionRepository(db),

@@ -1,0 +1,170 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  ApiError,
+  ExecutionComparison,
+  FlakyList,
+  FlakyQuery,
+  IdParams,
+  JsonValue,
+  SuiteStatisticsList,
+  TrendsQuery,
+  TrendsResponse,
+  type ExecutionWithResults,
+} from '@webguard/shared';
+import { visibleProjects, type Principal } from '../../../../auth/index.js';
+import { toAllure, toJUnitXml, type ReportArtifact } from '../../../../reports/index.js';
+import { principalOf } from '../../../plugins/auth.js';
+
+const tags = ['reports'];
+
+const reportRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { access, executions, reports, artifacts } = app.services;
+
+  /** The run and its failed cases' artifacts as links on this server. */
+  async function reportInput(principal: Principal, id: number, base: string) {
+    await access.execution(principal, id, 'viewer');
+    const execution: ExecutionWithResults = await executions.getWithResults(id);
+    const links = new Map<number, ReportArtifact[]>();
+    for (const result of execution.results) {
+      if (result.status === 'passed' || result.status === 'skipped') continue;
+      const files = await artifacts.listForResult(result.id);
+      links.set(
+        result.id,
+        files.map((file) => ({
+          name: file.name,
+          kind: file.kind,
+          url: `${base}/api/v1/artifacts/${file.id}`,
+        })),
+      );
+    }
+    return { execution, links };
+  }
+
+  /** Trends and rankings of one suite must not reveal a suite the caller cannot see. */
+  async function scope(principal: Principal, suiteId: number | undefined) {
+    if (suiteId !== undefined) await access.suite(principal, suiteId, 'viewer');
+    return visibleProjects(principal);
+  }
+
+  app.get(
+    '/executions/:id/report/junit',
+    {
+      schema: {
+        tags,
+        summary: 'The execution as a JUnit XML report',
+        params: IdParams,
+        produces: ['application/xml'],
+        response: { 200: z.string(), 404: ApiError },
+      },
+    },
+    async (request, reply) => {
+      const base = `${request.protocol}://${request.host}`;
+      const { execution, links } = await reportInput(principalOf(request), request.params.id, base);
+      return reply
+        .type('application/xml; charset=utf-8')
+        .header('content-disposition', `attachment; filename="webguard-${execution.id}.xml"`)
+        .serializer((payload: unknown) => payload as string)
+        .send(toJUnitXml(execution, { artifacts: links }));
+    },
+  );
+
+  app.get(
+    '/executions/:id/report/allure',
+    {
+      schema: {
+        tags,
+        summary: 'The execution as Allure results',
+        description:
+          'Write each of `results` to `<uuid>-result.json`, each attachment to its `source` (inline `content`, or fetched from `url` with your token) and `environment` to environment.properties.',
+        params: IdParams,
+        response: {
+          200: z.object({
+            results: z.array(z.record(z.string(), JsonValue)),
+            attachments: z.array(
+              z.object({
+                source: z.string(),
+                content: z.string().optional(),
+                url: z.string().optional(),
+              }),
+            ),
+            environment: z.string(),
+          }),
+          404: ApiError,
+        },
+      },
+    },
+    async (request) => {
+      const base = `${request.protocol}://${request.host}`;
+      const { execution, links } = await reportInput(principalOf(request), request.params.id, base);
+      const allure = toAllure(execution, links);
+      return { ...allure, results: allure.results as unknown as Record<string, JsonValue>[] };
+    },
+  );
+
+  app.get(
+    '/executions/:id/compare',
+    {
+      schema: {
+        tags,
+        summary:
+          'What newly fails, what was fixed and what still fails since the previous run on the same branch',
+        params: IdParams,
+        response: { 200: ExecutionComparison, 404: ApiError },
+      },
+    },
+    async (request) => {
+      await access.execution(principalOf(request), request.params.id, 'viewer');
+      return reports.compare(request.params.id);
+    },
+  );
+
+  app.get(
+    '/reports/statistics',
+    {
+      schema: {
+        tags,
+        summary: 'Per-suite statistics over the last 30 days (pass rate, average time, last run)',
+        response: { 200: SuiteStatisticsList },
+      },
+    },
+    async (request) => ({
+      items: await reports.statistics(visibleProjects(principalOf(request))),
+    }),
+  );
+
+  app.get(
+    '/reports/trends',
+    {
+      schema: {
+        tags,
+        summary: 'Daily pass rate, P50/P95 duration and counts, per suite or overall',
+        querystring: TrendsQuery,
+        response: { 200: TrendsResponse, 404: ApiError },
+      },
+    },
+    async (request) =>
+      reports.trends(request.query, await scope(principalOf(request), request.query.suite_id)),
+  );
+
+  app.get(
+    '/reports/flaky',
+    {
+      schema: {
+        tags,
+        summary: 'The flakiest cases: passed only after a retry, or flipping on one branch',
+        querystring: FlakyQuery,
+        response: { 200: FlakyList, 404: ApiError },
+      },
+    },
+    async (request) => ({
+      days: request.query.days,
+      items: await reports.flaky(
+        request.query,
+        await scope(principalOf(request), request.query.suite_id),
+      ),
+    }),
+  );
+};
+
+export default reportRoutes;
