@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{shared,server,skills}/**/*.test.ts'],
+    include: ['{shared,server,skills,desktop}/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     // Integration and end-to-end tests talk to real PostgreSQL, Redis and child processes.
     testTimeout: 60_000,

@@ -13,6 +13,7 @@ export * from './schemas/artifact.js';
 export * from './schemas/browser.js';
 export * from './schemas/environment.js';
 export * from './schemas/events.js';
+export * from './schemas/ipc.js';
 export * from './schemas/auth.js';
 export * from './sdk/errors.js';
 export * from './sdk/expect.js';

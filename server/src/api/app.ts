@@ -9,6 +9,7 @@ import { httpMetrics, type WebGuardMetrics } from '../metrics/index.js';
 import { errorHandler } from './plugins/error-handler.js';
 import { hardening, type HardeningOptions } from './plugins/hardening.js';
 import { openapi } from './plugins/openapi.js';
+import { webUi, type WebUiOptions } from './plugins/web-ui.js';
 import healthRoutes from './routes/health.js';
 import artifactRoutes from './routes/api/v1/artifacts.js';
 import authRoutes from './routes/api/v1/auth.js';
@@ -37,6 +38,8 @@ export interface BuildAppOptions {
   /** Bearer token /metrics requires; unset leaves /metrics open for Prometheus. */
   metricsToken?: string | undefined;
   security?: Partial<HardeningOptions>;
+  /** Where the built web UI is; see `webUi`. */
+  webUi?: WebUiOptions;
 }
 
 /** Builds the HTTP app without listening, so tests can drive it with `inject()`. */
@@ -58,6 +61,8 @@ export async function buildApp(options: BuildAppOptions) {
   app.removeContentTypeParser('text/plain');
 
   await app.register(errorHandler);
+  // Before authentication: the UI's files are public, its data comes from the authenticated API.
+  await app.register(webUi, options.webUi ?? {});
   if (options.metrics) await app.register(httpMetrics, { metrics: options.metrics });
   await app.register(authentication, { metricsToken: options.metricsToken });
   await app.register(hardening, {

@@ -1,0 +1,7 @@
+export { LocalRunnerHost, type LocalRunnerHostOptions } from './host.js';
+export {
+  loadSkillFolder,
+  runSkillFolder,
+  type FolderSkill,
+  type RunSkillFolderOptions,
+} from './run-skill-folder.js';
