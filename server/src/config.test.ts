@@ -152,4 +152,51 @@ describe('browser and artifact settings', () => {
       /WEBGUARD_S3_SECRET_ACCESS_KEY: must be set together/,
     );
   });
+
+  it('reads the live, metrics and tracing settings and names bad ones', () => {
+    expect(loadConfig({}).observability).toEqual({
+      liveToken: undefined,
+      streamMaxLen: 10_000,
+      streamTtlSeconds: 86_400,
+      tickMs: 5_000,
+      frameFps: 2,
+      metricsPort: undefined,
+      otlpEndpoint: undefined,
+      serviceName: 'webguard',
+    });
+    expect(
+      loadConfig({
+        WEBGUARD_LIVE_TOKEN: 'a-long-shared-token',
+        WEBGUARD_FRAME_FPS: '5',
+        WEBGUARD_METRICS_PORT: '9464',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318',
+      }).observability,
+    ).toMatchObject({
+      liveToken: 'a-long-shared-token',
+      frameFps: 5,
+      metricsPort: 9464,
+      otlpEndpoint: 'http://otel:4318',
+    });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: '' }).observability.otlpEndpoint).toBe(
+      undefined,
+    );
+    let error: unknown;
+    try {
+      loadConfig({
+        WEBGUARD_LIVE_TOKEN: 'short',
+        WEBGUARD_FRAME_FPS: '60',
+        WEBGUARD_METRICS_PORT: '70000',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'otel:4318',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((line) => line.split(':')[0]).sort()).toEqual([
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'WEBGUARD_FRAME_FPS',
+      'WEBGUARD_LIVE_TOKEN',
+      'WEBGUARD_METRICS_PORT',
+    ]);
+  });
 });
