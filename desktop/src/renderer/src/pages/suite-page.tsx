@@ -71,10 +71,13 @@ function CaseModal({
     [skillName],
   );
 
+  // The skill whose params the form holds: a new case starts from each chosen skill's defaults.
+  const [paramsFor, setParamsFor] = useState<string | null>(existing?.skill_name ?? null);
   useEffect(() => {
-    // A new case starts from the skill's defaults; an existing one keeps what it has.
-    if (!existing && skill.data) setParams(defaultsFor(skill.data.params_schema));
-  }, [skill.data, existing]);
+    if (!skill.data || paramsFor === skill.data.name) return;
+    setParams(defaultsFor(skill.data.params_schema));
+    setParamsFor(skill.data.name);
+  }, [skill.data, paramsFor]);
 
   const save = async () => {
     if (!client || !skillName) return;
@@ -143,8 +146,10 @@ function CaseModal({
             {skill.loading && !skill.data ? (
               <Loading label="Loading the skill's form…" />
             ) : (
-              skill.data && (
+              skill.data &&
+              paramsFor === skill.data.name && (
                 <ParamsForm
+                  key={skill.data.name}
                   schema={skill.data.params_schema}
                   value={params}
                   onChange={setParams}
