@@ -1,15 +1,40 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { WebGuardMetrics } from './webguard-metrics.js';
 
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(/^Bearer\s+(.+)$/i.exec(header ?? '')?.[1] ?? '');
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
 /** A worker process's own `/metrics` endpoint, for Prometheus to scrape each worker. */
 export async function startMetricsServer(
   metrics: WebGuardMetrics,
-  options: { host: string; port: number; logger: Logger },
+  options: {
+    host: string;
+    port: number;
+    /** Bearer token a scrape must send (WEBGUARD_METRICS_TOKEN), as on the API's /metrics. */
+    token?: string | undefined;
+    logger: Logger;
+  },
 ): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((request, response) => {
     if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics here\n');
+      return;
+    }
+    if (
+      options.token !== undefined &&
+      !bearerMatches(request.headers.authorization, options.token)
+    ) {
+      response
+        .writeHead(401, {
+          'content-type': 'text/plain',
+          'www-authenticate': 'Bearer realm="metrics"',
+        })
+        .end('/metrics needs the bearer token set in WEBGUARD_METRICS_TOKEN\n');
       return;
     }
     metrics.text().then(

@@ -10,7 +10,7 @@ export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 
 export interface WebGuardMetricsOptions {
   /** Cluster-wide gauges (queue depth, workers online), read on each scrape; API nodes only. */
-  cluster?: ClusterStats;
+  cluster?: Pick<ClusterStats, 'queueDepth' | 'workersOnline'>;
   /** This process runs workers: it reports `webguard_worker_up 1`. */
   worker: boolean;
   logger: Logger;
