@@ -1,6 +1,9 @@
 import { hkdfSync } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { SignJWT, UnsecuredJWT } from 'jose';
+import { io } from 'socket.io-client';
+import { LIVE_NAMESPACE, type LiveAck } from '@webguard/shared';
+import { closedPort } from '../../test/support/closed-port.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRuntime, TEST_ADMIN, type TestRuntime } from '../../test/support/test-runtime.js';
 import { JWT_AUDIENCE, JWT_ISSUER } from './token-signer.js';
@@ -25,7 +28,10 @@ async function login(email: string, password: string) {
 }
 
 beforeAll(async () => {
-  t = await startTestRuntime({ WEBGUARD_LOGIN_RATE_LIMIT: '8' }, { workers: [] });
+  t = await startTestRuntime(
+    { WEBGUARD_LOGIN_RATE_LIMIT: '8', HOST: '127.0.0.1', PORT: String(await closedPort()) },
+    { workers: [], listen: true },
+  );
   const project = await t.inject({
     method: 'POST',
     url: '/api/v1/projects',
@@ -210,6 +216,46 @@ describe('roles and project scope', () => {
     const expired = await as(bearer(expiring.token), 'GET', '/api/v1/suites');
     expect(expired.statusCode).toBe(401);
     expect(expired.json().error.message).toMatch(/expired/);
+  });
+});
+
+describe('live connections', () => {
+  /** Connects to /live with exactly this handshake token; resolves the ack of a subscribe. */
+  async function watch(token: string | undefined, executionId: number) {
+    const socket = io(`${t.runtime.url}${LIVE_NAMESPACE}`, {
+      transports: ['websocket'],
+      auth: token === undefined ? {} : { token },
+      reconnection: false,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('connect_error', reject);
+      });
+      return (await socket.emitWithAck('run:subscribe', {
+        execution_id: executionId,
+      })) as LiveAck;
+    } finally {
+      socket.disconnect();
+    }
+  }
+
+  it('refuses a socket without a token and hides other projects’ runs', async () => {
+    await expect(watch(undefined, executionB)).rejects.toThrow(/needs a token/);
+    await expect(watch('wgt_forged', executionB)).rejects.toThrow(/not valid/);
+    const { token } = (
+      await t.inject({
+        method: 'POST',
+        url: '/api/v1/auth/tokens',
+        payload: { name: 'live', project_id: 1, role: 'viewer' },
+      })
+    ).json<{ token: string }>();
+    expect(await watch(token, executionB)).toEqual({
+      ok: false,
+      error: `execution ${executionB} was not found`,
+    });
+    const admin = t.authHeaders().authorization!.slice('Bearer '.length);
+    expect(await watch(admin, executionB)).toMatchObject({ ok: true });
   });
 });
 

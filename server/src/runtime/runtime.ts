@@ -278,7 +278,6 @@ export async function startRuntime(
         const endpoint = await startMetricsServer(metrics, {
           host: config.host,
           port: metricsPort,
-          token: config.auth.metricsToken,
           logger,
         });
         closers.push(() => endpoint.close());
@@ -362,12 +361,24 @@ export async function startRuntime(
       runtime.app = app;
       // Live data shares the API's port; it closes before the HTTP server so clients let go.
       const liveExecutions = new ExecutionRepository(db);
+      const liveAccess = new AccessControl(db);
       const live = await startLiveServer({
         httpServer: app.server,
         redis,
         keys: observability.keys,
-        authenticate: sharedTokenAuthenticator(config.observability.liveToken),
-        canWatch: async (executionId) => (await liveExecutions.find(executionId)) !== undefined,
+        authenticate: sharedTokenAuthenticator(config.observability.liveToken, (token) =>
+          auth.authenticate(token),
+        ),
+        // Users and API tokens see the runs of their projects only, as on the REST API.
+        canWatch: async (executionId, principal) => {
+          if (!principal.access) return (await liveExecutions.find(executionId)) !== undefined;
+          try {
+            await liveAccess.execution(principal.access, executionId, 'viewer');
+            return true;
+          } catch {
+            return false;
+          }
+        },
         snapshot: () => observability.cluster.snapshot(),
         tickMs: config.observability.tickMs,
         logger,
