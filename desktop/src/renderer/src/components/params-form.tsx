@@ -210,8 +210,12 @@ function Field(props: FieldProps) {
           <Fieldset legend={label(name)}>
             <ObjectFields
               schema={schema}
+              parentRequired={required}
               value={objectValue}
-              onChange={(next) => onChange(next)}
+              // An optional object left empty is left out, rather than sent half-filled.
+              onChange={(next) =>
+                onChange(Object.keys(next).length === 0 && !required ? undefined : next)
+              }
               errors={errors}
               prefix={`${path}.`}
             />
@@ -226,12 +230,15 @@ function Field(props: FieldProps) {
 
 function ObjectFields({
   schema,
+  parentRequired = true,
   value,
   onChange,
   errors,
   prefix,
 }: {
   schema: JsonSchema;
+  /** Fields of an optional object are only required once the object is filled in. */
+  parentRequired?: boolean;
   value: JsonObject;
   onChange: (value: JsonObject) => void;
   errors: Record<string, string>;
@@ -247,7 +254,7 @@ function ObjectFields({
           name={name}
           path={`${prefix}${name}`}
           schema={property}
-          required={required.has(name) && property.default === undefined}
+          required={parentRequired && required.has(name) && property.default === undefined}
           value={value[name]}
           errors={errors}
           onChange={(next) => {

@@ -1,5 +1,6 @@
 import {
   Alert,
+  Anchor,
   Button,
   Center,
   Group,
@@ -14,7 +15,8 @@ import {
 import { IconAlertCircle, IconPlugConnected } from '@tabler/icons-react';
 import { useState, type FormEvent } from 'react';
 import { Logo } from '../components/logo';
-import { defaultServerUrl } from '../platform';
+import { Link } from 'react-router';
+import { defaultServerUrl, isDesktop } from '../platform';
 import { useConnection } from '../stores/connection';
 
 /** Where every session starts: which server, and who is asking. */
@@ -125,6 +127,14 @@ export function ConnectPage() {
           >
             Connect
           </Button>
+          {isDesktop && (
+            <Text size="sm" c="dimmed" ta="center">
+              No server at hand?{' '}
+              <Anchor component={Link} to="/local">
+                Run a skill on this machine
+              </Anchor>
+            </Text>
+          )}
         </Stack>
       </Paper>
     </Center>

@@ -55,7 +55,7 @@ function StatCard({
 }) {
   return (
     <Paper withBorder p="md" radius="md">
-      <Group justify="space-between" align="flex-start">
+      <Group justify="space-between" align="flex-start" wrap="nowrap">
         <Stack gap={2}>
           <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
             {label}
@@ -147,7 +147,7 @@ export function DashboardPage() {
         />
         <StatCard
           label="In progress"
-          value={tick ? tick.running_executions.length : inProgress.length}
+          value={inProgress.length}
           hint={`${tick?.active_tests ?? '—'} cases running now`}
           icon={<IconPlayerPlay size={20} />}
           color="indigo"
@@ -195,6 +195,7 @@ export function DashboardPage() {
                     yAxisId="time"
                     dataKey="duration_s"
                     name="duration (s)"
+                    maxBarSize={32}
                     fill="#c5d0fa"
                     radius={[3, 3, 0, 0]}
                     isAnimationActive={false}

@@ -469,13 +469,13 @@ export function SuitePage() {
                 schema.
               </EmptyState>
             ) : (
-              <Table verticalSpacing="sm" data-testid="cases-table">
+              <Table verticalSpacing="sm" layout="fixed" data-testid="cases-table">
                 <Table.Thead>
                   <Table.Tr>
                     <Table.Th>Name</Table.Th>
-                    <Table.Th>Skill</Table.Th>
-                    <Table.Th>Timeout</Table.Th>
-                    <Table.Th />
+                    <Table.Th w={170}>Skill</Table.Th>
+                    <Table.Th w={90}>Timeout</Table.Th>
+                    <Table.Th w={84} />
                   </Table.Tr>
                 </Table.Thead>
                 <Table.Tbody>
@@ -485,7 +485,7 @@ export function SuitePage() {
                         <Text fw={500} size="sm">
                           {item.name}
                         </Text>
-                        <Text size="xs" c="dimmed" lineClamp={1} ff="monospace">
+                        <Text size="xs" c="dimmed" truncate="end" ff="monospace">
                           {JSON.stringify(item.params)}
                         </Text>
                       </Table.Td>
