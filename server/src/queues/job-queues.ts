@@ -17,6 +17,9 @@ export class JobQueues {
     let queue = this.queues.get(name);
     if (!queue) {
       queue = new Queue(name, { connection: this.connection, prefix: this.prefix });
+      // Without a listener BullMQ prints every connection error to stderr while Redis is down;
+      // the calls that need Redis fail on their own and are handled (or logged) by their callers.
+      queue.on('error', () => undefined);
       this.queues.set(name, queue);
     }
     return queue;

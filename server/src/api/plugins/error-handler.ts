@@ -12,6 +12,9 @@ const send = (
   error: details ? { code, message, details } : { code, message },
 });
 
+/** Seconds a client is asked to wait after a 503; a restarting Redis is usually back by then. */
+const RETRY_AFTER_SECONDS = '5';
+
 /** Fastify's own client errors, mapped to our codes with a message a person can act on. */
 const FASTIFY_CLIENT_ERRORS: Record<
   string,
@@ -59,6 +62,8 @@ export const errorHandler = fp(
           .send(send('VALIDATION_FAILED', `invalid request: ${summary}`, details));
       }
       if (error instanceof AppError) {
+        // A dependency is down (Redis, the database): tell clients and proxies when to try again.
+        if (error.statusCode === 503) reply.header('retry-after', RETRY_AFTER_SECONDS);
         return reply.code(error.statusCode).send(send(error.code, error.message, error.details));
       }
       const known = error.code ? FASTIFY_CLIENT_ERRORS[error.code] : undefined;
