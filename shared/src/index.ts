@@ -20,3 +20,4 @@ export * from './sdk/expect.js';
 export * from './sdk/context.js';
 export * from './sdk/define-skill.js';
 export * from './schemas/report.js';
+export * from './schemas/gate.js';

@@ -20,6 +20,7 @@ import skillRoutes from './routes/api/v1/skills.js';
 import suiteRoutes from './routes/api/v1/suites.js';
 import projectRoutes from './routes/api/v1/projects.js';
 import reportRoutes from './routes/api/v1/reports.js';
+import quarantineRoutes from './routes/api/v1/quarantine.js';
 import userRoutes from './routes/api/v1/users.js';
 import type { ApiServices } from './services.js';
 
@@ -86,6 +87,7 @@ export async function buildApp(options: BuildAppOptions) {
       await api.register(projectRoutes);
       await api.register(userRoutes);
       await api.register(reportRoutes);
+      await api.register(quarantineRoutes);
     },
     { prefix: '/api/v1' },
   );

@@ -4,6 +4,7 @@ import type { AccessControl, AuthService } from '../auth/index.js';
 import type {
   AuthRepository,
   ReportRepository,
+  QuarantineRepository,
   CaseRepository,
   EnvironmentRepository,
   ExecutionRepository,
@@ -31,6 +32,7 @@ export interface ApiServices {
   accounts: AuthRepository;
   access: AccessControl;
   reports: ReportRepository;
+  quarantines: QuarantineRepository;
   readiness(): Promise<ReadinessResponse>;
 }
 

@@ -175,9 +175,9 @@ function resultLine(result: TestResult): string {
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
-/** The exit code an execution's final status means. */
-export function exitCodeFor(status: ExecutionStatus): number {
-  if (status === 'passed') return RUN_EXIT.passed;
+/** The exit code an execution's final status (and its quality gate) means. */
+export function exitCodeFor(status: ExecutionStatus, gatePassed = true): number {
+  if (status === 'passed') return gatePassed ? RUN_EXIT.passed : RUN_EXIT.gateFailed;
   if (status === 'failed' || status === 'timeout') return RUN_EXIT.testsFailed;
   if (status === 'skipped') return RUN_EXIT.nothingToRun;
   return RUN_EXIT.infrastructure;
@@ -302,8 +302,17 @@ export async function runSuite(options: RunOptions): Promise<number> {
     }
     if (FINAL.has(execution.status)) {
       if (execution.error_message) out(`  ${execution.error_message}`);
+      const gate = execution.quality_gate;
+      if (gate) {
+        out(`quality gate ${gate.passed ? 'passed' : 'FAILED'}:`);
+        for (const rule of gate.rules)
+          out(
+            `  ${rule.passed ? '✓' : '✗'} ${rule.rule}: ${rule.value ?? 'nothing measured'} (limit ${rule.limit})`,
+          );
+        if (gate.quarantined.length > 0) out(`  quarantined: ${gate.quarantined.join(', ')}`);
+      }
       await writeReports(api, options, execution);
-      const code = exitCodeFor(execution.status);
+      const code = exitCodeFor(execution.status, gate?.passed ?? true);
       out(`execution #${id} ${execution.status} (exit ${code})`);
       return code;
     }

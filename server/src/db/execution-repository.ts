@@ -1,4 +1,17 @@
-import { and, asc, count, desc, eq, gte, inArray, lt, type SQL } from 'drizzle-orm';
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  gt,
+  gte,
+  inArray,
+  isNull,
+  lt,
+  not,
+  type SQL,
+} from 'drizzle-orm';
 import {
   FINAL_EXECUTION_STATUSES,
   type Execution,
@@ -12,7 +25,8 @@ import { notFound } from '../errors.js';
 import type { Database } from './database.js';
 import { deriveExecutionStatus, emptyCounts, summarize } from './execution-status.js';
 import { toExecution, toTestResult } from './mappers.js';
-import { testExecutions, testMetrics, testResults, testSuites } from './schema.js';
+import { evaluateGate, type GateCase } from '../reports/quality-gate.js';
+import { caseQuarantines, testExecutions, testMetrics, testResults, testSuites } from './schema.js';
 
 const OPEN_STATUSES = ['queued', 'running'];
 
@@ -201,15 +215,74 @@ export class ExecutionRepository {
       .where(eq(testExecutions.id, id));
   }
 
-  private async countResults(id: number) {
+  /** Result counts by status; `judged` leaves out quarantined cases, which may not fail a run. */
+  private async countResults(id: number, judged = false) {
     const rows = await this.db
       .select({ status: testResults.status, value: count() })
       .from(testResults)
-      .where(eq(testResults.executionId, id))
+      .where(
+        judged
+          ? and(eq(testResults.executionId, id), not(testResults.quarantined))
+          : eq(testResults.executionId, id),
+      )
       .groupBy(testResults.status);
     const counts = emptyCounts();
     for (const row of rows) counts[row.status as ResultStatus] = row.value;
     return counts;
+  }
+
+  /** Flags this run's results of cases quarantined right now; returns their names. */
+  private async markQuarantined(id: number, suiteId: number): Promise<string[]> {
+    const active = await this.db
+      .selectDistinct({ name: caseQuarantines.caseName })
+      .from(caseQuarantines)
+      .where(
+        and(
+          eq(caseQuarantines.suiteId, suiteId),
+          isNull(caseQuarantines.liftedAt),
+          gt(caseQuarantines.until, new Date()),
+        ),
+      );
+    const names = active.map((row) => row.name).sort();
+    if (names.length === 0) return [];
+    await this.db
+      .update(testResults)
+      .set({ quarantined: true })
+      .where(and(eq(testResults.executionId, id), inArray(testResults.testName, names)));
+    return names;
+  }
+
+  /** The suite's gate judged on this run's results, or null when the suite has none. */
+  private async judgeGate(id: number, suiteId: number, quarantined: string[]) {
+    const [suite] = await this.db
+      .select({ gate: testSuites.qualityGate })
+      .from(testSuites)
+      .where(eq(testSuites.id, suiteId));
+    if (!suite?.gate) return null;
+    const results = await this.db
+      .select()
+      .from(testResults)
+      .where(and(eq(testResults.executionId, id), not(testResults.quarantined)));
+    const metrics = results.length
+      ? await this.db
+          .select()
+          .from(testMetrics)
+          .where(
+            inArray(
+              testMetrics.testResultId,
+              results.map((r) => r.id),
+            ),
+          )
+      : [];
+    const cases: GateCase[] = results.map((result) => ({
+      status: result.status as ResultStatus,
+      flaky: result.flaky,
+      executionTimeMs: result.executionTimeMs,
+      metrics: metrics
+        .filter((m) => m.testResultId === result.id)
+        .map((m) => ({ name: m.metricName, value: m.metricValue })),
+    }));
+    return evaluateGate(suite.gate, cases, quarantined);
   }
 
   /**
@@ -226,16 +299,23 @@ export class ExecutionRepository {
         .for('no key update');
       if (!execution || !OPEN_STATUSES.includes(execution.status)) return false;
 
-      const counts = await new ExecutionRepository(tx).countResults(id);
+      const repository = new ExecutionRepository(tx);
+      const counts = await repository.countResults(id);
       const summary = summarize(counts);
       if (summary.total < execution.totalTests) return false;
+
+      // Quarantined cases ran and are reported, but neither the status nor the gate counts them.
+      const quarantined = await repository.markQuarantined(id, execution.suiteId);
+      const judged = quarantined.length > 0 ? await repository.countResults(id, true) : counts;
+      const gate = await repository.judgeGate(id, execution.suiteId, quarantined);
 
       const completedAt = new Date();
       const startedAt = execution.startedAt ?? execution.createdAt;
       await tx
         .update(testExecutions)
         .set({
-          status: deriveExecutionStatus(counts),
+          status: deriveExecutionStatus(judged),
+          qualityGate: gate,
           passedTests: summary.passed,
           failedTests: summary.failed,
           skippedTests: summary.skipped,

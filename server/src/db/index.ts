@@ -8,3 +8,4 @@ export { ExecutionRepository, type NewExecution } from './execution-repository.j
 export { ResultRepository, type ResultCase } from './result-repository.js';
 export { SkillRegistryRepository } from './skill-registry-repository.js';
 export { EnvironmentRepository, type EnvironmentValues } from './environment-repository.js';
+export { QuarantineRepository } from './quarantine-repository.js';

@@ -24,6 +24,7 @@ export const toSuite = (row: SuiteRow): Suite => ({
   schedule_timezone: row.scheduleTimezone,
   stop_on_error: row.stopOnError,
   max_failures: row.maxFailures,
+  quality_gate: row.qualityGate ?? null,
   created_at: iso(row.createdAt),
   updated_at: iso(row.updatedAt),
 });
@@ -64,6 +65,7 @@ export const toExecution = (row: ExecutionRow, suiteName: string): Execution => 
   error_message: row.errorMessage,
   environment: row.environmentName,
   rerun_of: row.rerunOf,
+  quality_gate: row.qualityGate ?? null,
 });
 
 export const toMetric = (row: MetricRow): Metric => ({
@@ -90,6 +92,7 @@ export const toTestResult = (row: ResultRow, metrics: MetricRow[]): TestResult =
   log_url: row.logUrl,
   retry_count: row.retryCount,
   flaky: row.flaky,
+  quarantined: row.quarantined,
   compensation: row.compensation ?? null,
   started_at: isoOrNull(row.startedAt),
   completed_at: isoOrNull(row.completedAt),

@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type {
   ExecutionComparison,
+  FailureGroupsQuery,
   FlakyQuery,
   FlakyTest,
   SuiteStatistics,
@@ -8,6 +9,7 @@ import type {
   TrendsQuery,
   TrendsResponse,
 } from '@webguard/shared';
+import type { FailureRow } from '../reports/failure-groups.js';
 import type { Database } from './database.js';
 
 /** Runs that finished with a verdict; cancelled and skipped runs say nothing about quality. */
@@ -179,6 +181,26 @@ export class ReportRepository {
           a.test_name.localeCompare(b.test_name),
       )
       .slice(0, query.limit);
+  }
+
+  /** Failing results in the window, newest first (capped), for grouping by error signature. */
+  async failures(
+    query: FailureGroupsQuery,
+    projectIds: number[] | undefined,
+  ): Promise<FailureRow[]> {
+    const rows = rowsOf<FailureRow & { created_at: string | Date }>(
+      await this.db.execute(sql`
+        SELECT ts.id AS suite_id, tr.test_name, tr.error_type, tr.error_message, tr.created_at
+        FROM test_results tr
+        JOIN test_executions te ON te.id = tr.execution_id
+        JOIN test_suites ts ON ts.id = te.suite_id
+        WHERE tr.created_at >= now() - make_interval(days => ${query.days})
+          AND tr.status IN ${FAILING} AND tr.error_message IS NOT NULL
+          ${query.suite_id === undefined ? sql`` : sql`AND ts.id = ${query.suite_id}`}
+          ${inProjects(projectIds)}
+        ORDER BY tr.created_at DESC LIMIT 10000`),
+    );
+    return rows.map((row) => ({ ...row, created_at: new Date(row.created_at) }));
   }
 
   /** Compares a run with the previous finished run of its suite on the same branch. */

@@ -29,6 +29,8 @@ import {
   USER_ROLES,
   type JsonObject,
   type LogEntry,
+  type QualityGate,
+  type QualityGateResult,
   type StepRecord,
 } from '@webguard/shared';
 
@@ -72,6 +74,8 @@ export const testSuites = pgTable('test_suites', {
   stopOnError: boolean('stop_on_error').notNull().default(false),
   /** Cancel the rest of a run after this many failed cases; null means never. */
   maxFailures: integer('max_failures'),
+  /** Rules judged when a run ends; null means no gate. */
+  qualityGate: jsonb('quality_gate').$type<QualityGate>(),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
@@ -149,6 +153,8 @@ export const testExecutions = pgTable(
     rerunOf: integer('rerun_of').references((): AnyPgColumn => testExecutions.id, {
       onDelete: 'set null',
     }),
+    /** The suite's gate as judged when the run closed. */
+    qualityGate: jsonb('quality_gate').$type<QualityGateResult>(),
   },
   (table) => [
     uniqueIndex('uq_test_executions_idempotency')
@@ -184,6 +190,8 @@ export const testResults = pgTable(
     retryCount: integer('retry_count').notNull().default(0),
     /** Passed only after a retry. */
     flaky: boolean('flaky').notNull().default(false),
+    /** The case was quarantined when the run closed: reported, but it did not fail the run. */
+    quarantined: boolean('quarantined').notNull().default(false),
     /** What undoing this case's work did when a later case of the run failed. */
     compensation: jsonb('compensation').$type<CompensationRecord>(),
     startedAt: timestamp('started_at', { withTimezone: true }),
@@ -246,6 +254,24 @@ export const executionCases = pgTable(
     index('idx_execution_cases_state').on(table.executionId, table.state),
     check('ck_execution_cases_state', oneOf('state', EXECUTION_CASE_STATES)),
   ],
+);
+
+/** Cases that keep running but may not fail their run or gate until `until`. */
+export const caseQuarantines = pgTable(
+  'case_quarantines',
+  {
+    id: serial('id').primaryKey(),
+    suiteId: integer('suite_id')
+      .notNull()
+      .references(() => testSuites.id, { onDelete: 'cascade' }),
+    caseName: varchar('case_name', { length: 255 }).notNull(),
+    reason: text('reason').notNull(),
+    createdBy: varchar('created_by', { length: 320 }).notNull(),
+    until: timestamp('until', { withTimezone: true }).notNull(),
+    liftedAt: timestamp('lifted_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (table) => [index('idx_case_quarantines_suite').on(table.suiteId, table.until)],
 );
 
 export const testMetrics = pgTable(

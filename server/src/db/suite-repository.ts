@@ -36,6 +36,7 @@ export class SuiteRepository {
           scheduleTimezone: body.schedule_timezone ?? null,
           stopOnError: body.stop_on_error,
           maxFailures: body.max_failures ?? null,
+          qualityGate: body.quality_gate ?? null,
         })
         .returning();
       return toSuite(row!);
@@ -107,6 +108,7 @@ export class SuiteRepository {
           scheduleTimezone: body.schedule_timezone,
           stopOnError: body.stop_on_error,
           maxFailures: body.max_failures,
+          qualityGate: body.quality_gate,
           updatedAt: new Date(),
         })
         .where(eq(testSuites.id, id))

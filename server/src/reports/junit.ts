@@ -56,6 +56,8 @@ export function toJUnitXml(execution: ExecutionWithResults, options: ReportOptio
   if (execution.ci_branch) suite.property('ci.branch', execution.ci_branch);
   if (execution.environment) suite.property('webguard.environment', execution.environment);
   if (execution.error_message) suite.property('webguard.error', execution.error_message);
+  if (execution.quality_gate)
+    suite.property('webguard.quality_gate', execution.quality_gate.passed ? 'passed' : 'failed');
 
   for (const result of execution.results) {
     const testCase = suite

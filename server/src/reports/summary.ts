@@ -35,6 +35,22 @@ export function toSummaryMarkdown(execution: ExecutionWithResults, link?: string
   ].filter(Boolean);
   lines.push('', context.join(' · '));
   if (execution.error_message) lines.push('', `> ${cell(execution.error_message)}`);
+  const gate = execution.quality_gate;
+  if (gate) {
+    lines.push(
+      '',
+      `### Quality gate ${gate.passed ? '✅ passed' : '❌ failed'}`,
+      '',
+      '| rule | value | limit | |',
+      '|---|---|---|---|',
+      ...gate.rules.map(
+        (rule) =>
+          `| ${cell(rule.rule)} | ${rule.value ?? '–'} | ${rule.limit} | ${rule.passed ? '✅' : '❌'} |`,
+      ),
+    );
+    if (gate.quarantined.length > 0)
+      lines.push('', `Quarantined (not counted): ${gate.quarantined.join(', ')}`);
+  }
   if (failed.length > 0) {
     lines.push('', '### Failures', '', '| case | status | error |', '|---|---|---|');
     for (const result of failed)

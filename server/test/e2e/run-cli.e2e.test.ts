@@ -35,8 +35,12 @@ function webguard(args: string[], env: Record<string, string> = {}) {
   });
 }
 
-async function suite(name: string, cases: object[]) {
-  const created = await t.inject({ method: 'POST', url: '/api/v1/suites', payload: { name } });
+async function suite(name: string, cases: object[], settings: object = {}) {
+  const created = await t.inject({
+    method: 'POST',
+    url: '/api/v1/suites',
+    payload: { name, ...settings },
+  });
   for (const testCase of cases)
     await t.inject({
       method: 'POST',
@@ -57,6 +61,10 @@ beforeAll(async () => {
     { name: 'broken', skill_name: 'fail', params: { message: 'total was 3, expected 4' } },
   ]);
   await suite('empty', []);
+  // Passes its cases, but the gate wants a load-test metric nobody reported.
+  await suite('gated', [{ name: 'one', skill_name: 'echo' }], {
+    quality_gate: { metrics: [{ metric: 'latency_p95', max: 500 }] },
+  });
   // The CI token comes from the operator's command, as in docs/ci.md.
   const created = await webguard(
     ['token', 'create', '--name', 'ci', '--project', 'default', '--json'],
@@ -157,5 +165,12 @@ describe('webguard run', () => {
     expect(down.stderr).toMatch(/cannot reach the WebGuard server/);
 
     expect((await webguard(['run', '--suite', 'green'])).code).toBe(2);
+  });
+
+  it('exits 4 when the cases passed but the quality gate failed', async () => {
+    const result = await run(['--suite', 'gated', '--wait']);
+    expect(result.code, result.stderr).toBe(4);
+    expect(result.stdout).toMatch(/quality gate FAILED/);
+    expect(result.stdout).toMatch(/✗ max\(latency_p95\) <= 500: nothing measured/);
   });
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ExecutionStatus, TriggerSource } from '../status.js';
 import { Id, PaginationQuery, Timestamp } from './common.js';
+import { QualityGateResult } from './gate.js';
 import { TestResult } from './result.js';
 
 export const Execution = z.object({
@@ -22,6 +23,9 @@ export const Execution = z.object({
   error_message: z.string().nullable(),
   environment: z.string().nullable(),
   rerun_of: z.number().int().nullable(),
+  quality_gate: QualityGateResult.nullable().describe(
+    'the suite’s gate, judged when the run ended',
+  ),
 });
 export type Execution = z.infer<typeof Execution>;
 

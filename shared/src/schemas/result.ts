@@ -79,6 +79,7 @@ export const TestResult = z.object({
   log_url: z.string().nullable(),
   retry_count: z.number().int(),
   flaky: z.boolean().describe('passed only after a retry'),
+  quarantined: z.boolean().describe('quarantined when the run ended: reported, but not failing it'),
   compensation: CompensationRecord.nullable(),
   started_at: Timestamp.nullable(),
   completed_at: Timestamp.nullable(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id, PaginationQuery, Timestamp } from './common.js';
+import { QualityGate } from './gate.js';
 
 const SuiteName = z
   .string()
@@ -36,6 +37,7 @@ export const Suite = z.object({
   schedule_timezone: z.string().nullable(),
   stop_on_error: z.boolean(),
   max_failures: z.number().int().nullable(),
+  quality_gate: QualityGate.nullable(),
   created_at: Timestamp,
   updated_at: Timestamp,
 });
@@ -53,6 +55,7 @@ export const CreateSuiteBody = z.strictObject({
   schedule_timezone: Timezone.nullable().optional(),
   stop_on_error: z.boolean().default(false),
   max_failures: z.number().int().min(1).max(100_000).nullable().optional(),
+  quality_gate: QualityGate.nullable().optional(),
 });
 export type CreateSuiteBody = z.infer<typeof CreateSuiteBody>;
 
@@ -68,6 +71,7 @@ export const UpdateSuiteBody = z
     schedule_timezone: Timezone.nullable(),
     stop_on_error: z.boolean(),
     max_failures: z.number().int().min(1).max(100_000).nullable(),
+    quality_gate: QualityGate.nullable(),
   })
   .partial()
   .refine((body) => Object.keys(body).length > 0, 'at least one field must be given');

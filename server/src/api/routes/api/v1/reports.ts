@@ -3,6 +3,8 @@ import { z } from 'zod';
 import {
   ApiError,
   ExecutionComparison,
+  FailureGroupList,
+  FailureGroupsQuery,
   FlakyList,
   FlakyQuery,
   IdParams,
@@ -13,7 +15,12 @@ import {
   type ExecutionWithResults,
 } from '@webguard/shared';
 import { visibleProjects, type Principal } from '../../../../auth/index.js';
-import { toAllure, toJUnitXml, type ReportArtifact } from '../../../../reports/index.js';
+import {
+  groupFailures,
+  toAllure,
+  toJUnitXml,
+  type ReportArtifact,
+} from '../../../../reports/index.js';
 import { principalOf } from '../../../plugins/auth.js';
 
 const tags = ['reports'];
@@ -145,6 +152,28 @@ const reportRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) =>
       reports.trends(request.query, await scope(principalOf(request), request.query.suite_id)),
+  );
+
+  app.get(
+    '/reports/failures',
+    {
+      schema: {
+        tags,
+        summary: 'Top errors: failures grouped by normalized message, with the cases they hit',
+        querystring: FailureGroupsQuery,
+        response: { 200: FailureGroupList, 404: ApiError },
+      },
+    },
+    async (request) => ({
+      days: request.query.days,
+      items: groupFailures(
+        await reports.failures(
+          request.query,
+          await scope(principalOf(request), request.query.suite_id),
+        ),
+        request.query.limit,
+      ),
+    }),
   );
 
   app.get(
