@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { SKILL_CATEGORIES, SkillList, type SkillCategory } from '@webguard/shared';
 import { ConfigError, loadConfig } from '../config.js';
 import { builtinSkillsDir, loadSkills } from '../skills/index.js';
+import { runSkillCommand, type SkillRunOptions } from '../local-runner/index.js';
 import { ScaffoldError, checkSkillName, isSkillCategory, scaffoldSkill } from './skill-scaffold.js';
 
 /** Same as the rest of the CLI: 2 for usage and configuration errors. */
@@ -29,6 +30,13 @@ function fail(message: string): void {
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function parsePositive(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1)
+    throw new InvalidArgumentError('must be a whole number of seconds, 1 or more');
+  return number;
+}
 
 /** Left-aligned columns, two spaces apart. */
 function table(rows: string[][]): string {
@@ -77,7 +85,9 @@ async function listSkills(options: { dir: string[]; json?: boolean }): Promise<v
 
 /** Adds `webguard skill new` and `webguard skill list`. */
 export function registerSkillCommands(program: Command): void {
-  const skill = program.command('skill').description('Create skills and see which ones load.');
+  const skill = program
+    .command('skill')
+    .description('Create skills, see which ones load and run one locally.');
 
   skill
     .command('new')
@@ -113,4 +123,18 @@ export function registerSkillCommands(program: Command): void {
     .option('--dir <folder>', 'another folder of skills to load (repeatable)', collect, [])
     .option('--json', 'print the list as JSON')
     .action((options: { dir: string[]; json?: boolean }) => listSkills(options));
+
+  skill
+    .command('run')
+    .description(
+      'Run a skill folder on this machine, without a server: the same engine as the workers, in its own process. Exits 0 when it passes, 1 when it fails.',
+    )
+    .argument('<folder>', 'the skill folder (with skill.ts)')
+    .option('--params <file>', 'a JSON file with the params object')
+    .option('--headed', 'show the browser (browser skills)')
+    .option('--watch', 'run again whenever a file in the folder changes, until Ctrl-C')
+    .option('--timeout <seconds>', 'time limit of one run', parsePositive)
+    .action(async (folder: string, options: SkillRunOptions) => {
+      process.exitCode = await runSkillCommand(folder, options);
+    });
 }

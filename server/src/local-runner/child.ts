@@ -5,7 +5,7 @@ import {
   type LocalRunnerChildMessage,
   type LocalSkill,
 } from '@webguard/shared';
-import { loadSkillFolder, runSkillFolder } from './run-skill-folder.js';
+import { loadSkillFolder, runSkillFolder, type FolderSkill } from './run-skill-folder.js';
 
 const send = (message: LocalRunnerChildMessage) =>
   new Promise<void>((resolve) => {
@@ -17,12 +17,12 @@ async function handle(raw: unknown): Promise<void> {
   const parsed = LocalRunnerHostMessage.safeParse(raw);
   if (!parsed.success) return;
   const message = parsed.data;
-  if (message.type === 'inspect') {
-    const loaded = await loadSkillFolder(message.folder);
-    const skill: LocalSkill = loaded.ok
+  const describe = (loaded: FolderSkill): LocalSkill =>
+    loaded.ok
       ? { ok: true, folder: loaded.folder, skill: loaded.skill.info }
       : { ok: false, folder: loaded.folder, error: loaded.error };
-    await send({ type: 'skill', skill });
+  if (message.type === 'inspect') {
+    await send({ type: 'skill', skill: describe(await loadSkillFolder(message.folder)) });
   } else {
     await runSkillFolder({
       folder: message.folder,
@@ -30,6 +30,7 @@ async function handle(raw: unknown): Promise<void> {
       headed: message.headed,
       timeoutMs: message.timeout_ms,
       chromiumPath: message.chromium_path,
+      onLoaded: (loaded) => void send({ type: 'skill', skill: describe(loaded) }),
       emit: (event) => void send({ type: 'event', event }),
     });
     await send({ type: 'done' });

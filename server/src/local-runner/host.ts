@@ -31,6 +31,8 @@ export interface LocalRunnerHostOptions {
 interface HostEvents {
   event: [LocalRunEvent];
   state: [LocalRunState];
+  /** What each run found in its folder, before it runs it. */
+  skill: [{ run_id: string; skill: LocalSkill }];
 }
 
 interface ActiveRun {
@@ -243,6 +245,8 @@ export class LocalRunnerHost extends EventEmitter<HostEvents> {
       if (message.type === 'event') {
         if (message.event.type === 'execution.started') this.setState(run, 'running', null);
         this.forward(run, message.event);
+      } else if (message.type === 'skill') {
+        this.emit('skill', { run_id: run.id, skill: message.skill });
       } else if (message.type === 'done') {
         // The skill may have left timers behind; the run is over either way.
         setTimeout(() => child.kill('SIGKILL'), 2000).unref();

@@ -5,3 +5,4 @@ export {
   type FolderSkill,
   type RunSkillFolderOptions,
 } from './run-skill-folder.js';
+export { describeEvent, runSkillCommand, type SkillRunOptions } from './cli-run.js';

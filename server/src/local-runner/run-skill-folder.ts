@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   LIVE_EVENTS_VERSION,
@@ -10,26 +11,31 @@ import {
   type RunEventDraft,
 } from '@webguard/shared';
 import { BrowserPool, runCase, type ArtifactFile, type ArtifactSink } from '../engine/index.js';
-import { loadSkills, type LoadedSkill } from '../skills/index.js';
+import { createSkillImporter } from '../skills/import-skill-module.js';
+import { SKILL_FILES, loadFolder, type LoadedSkill } from '../skills/load-skills.js';
 
 /** A skill folder loaded on its own, or why it does not load. */
 export type FolderSkill =
   { ok: true; folder: string; skill: LoadedSkill } | { ok: false; folder: string; error: string };
 
-/** Loads the one skill in `folder` with the server's loader (compiled on the fly, shape-checked). */
+/**
+ * Loads the one skill in `folder` with the server's loader (compiled on the fly, shape-checked),
+ * without touching the folders beside it.
+ */
 export async function loadSkillFolder(folder: string): Promise<FolderSkill> {
   const absolute = resolve(folder);
-  const { skills, errors } = await loadSkills({ dirs: [dirname(absolute)] });
-  const skill = skills.find((item) => resolve(item.source) === absolute);
-  if (skill) return { ok: true, folder: absolute, skill };
-  const error = errors.find((item) => resolve(item.source) === absolute);
-  return {
-    ok: false,
-    folder: absolute,
-    error:
-      error?.message ??
-      `${absolute} holds no skill: it needs a skill.ts (or skill.mjs / skill.js) exporting defineSkill({...})`,
-  };
+  const file = SKILL_FILES.map((name) => join(absolute, name)).find((path) => existsSync(path));
+  if (!file) {
+    return {
+      ok: false,
+      folder: absolute,
+      error: `${absolute} holds no skill: it needs a skill.ts (or skill.mjs / skill.js) exporting defineSkill({...})`,
+    };
+  }
+  const result = await loadFolder(absolute, file, createSkillImporter());
+  return result.ok
+    ? { ok: true, folder: absolute, skill: result.skill }
+    : { ok: false, folder: absolute, error: result.error.message };
 }
 
 export interface RunSkillFolderOptions {
@@ -40,6 +46,8 @@ export interface RunSkillFolderOptions {
   chromiumPath?: string | null;
   /** Where screenshots and other files go; default a new temporary folder. */
   artifactsDir?: string;
+  /** Told whether the folder loaded, before anything runs. */
+  onLoaded?: (loaded: FolderSkill) => void;
   /** Receives every event, in order, numbered from 1. */
   emit: (event: RunEvent) => void;
   signal?: AbortSignal;
@@ -85,6 +93,7 @@ export async function runSkillFolder(options: RunSkillFolderOptions): Promise<Ca
   };
   const base = { execution_id: LOCAL_EXECUTION };
   const loaded = await loadSkillFolder(options.folder);
+  options.onLoaded?.(loaded);
   const caseName = loaded.ok ? loaded.skill.info.name : basename(loaded.folder);
   const ref = { ...base, case_id: LOCAL_CASE, case_name: caseName };
   emit({

@@ -87,7 +87,8 @@ export function toSkillInfo(definition: SkillDefinition, source: string): SkillI
   };
 }
 
-async function loadFolder(
+/** Loads the skill of one folder (`file` is its skill.ts / .mjs / .js), as `loadSkills` does. */
+export async function loadFolder(
   folder: string,
   file: string,
   importSkill: SkillModuleImporter,
