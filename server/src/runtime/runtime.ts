@@ -44,6 +44,7 @@ import { VERSION } from './version.js';
 import { sharedTokenAuthenticator, startLiveServer, type LiveServer } from '../live/index.js';
 import { startMetricsServer, type WebGuardMetrics } from '../metrics/index.js';
 import { openObservability } from './observability.js';
+import { ExecutionTraces, startTracing } from '../telemetry/index.js';
 
 export interface RuntimeRoles {
   /** Serve the REST API on config.host:config.port. */
@@ -164,7 +165,27 @@ export async function startRuntime(
     await skillReloader.listen(redis.createConnection('skills-subscriber'));
     if (config.watchSkills) skillReloader.watch(skillDirs);
 
-    // 4. The orchestration shared by every role, publishing live events and metrics.
+    // 4. The orchestration shared by every role, publishing live events, metrics and traces.
+    const tracing = startTracing({
+      endpoint: config.observability.otlpEndpoint,
+      serviceName: config.observability.serviceName,
+      version: VERSION,
+      role: [
+        roles.api && 'api',
+        roles.workers.length > 0 && 'worker',
+        roles.scheduler && 'scheduler',
+      ]
+        .filter(Boolean)
+        .join('+'),
+      logger,
+    });
+    closers.push(() => tracing.close());
+    const traces = new ExecutionTraces(
+      redis.createConnection('traces'),
+      config.queuePrefix,
+      tracing.enabled,
+      logger,
+    );
     const observability = await openObservability({
       config,
       db,
@@ -198,6 +219,7 @@ export async function startRuntime(
       defaultRetries: config.retries.defaultRetries,
       logger,
       events,
+      traces,
     });
     const schedules = new ScheduleService({
       queues,
@@ -269,6 +291,7 @@ export async function startRuntime(
           events,
           metrics,
           frames: observability.frames,
+          traces,
         },
         logger,
       });

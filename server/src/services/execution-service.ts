@@ -24,6 +24,7 @@ import { EXECUTIONS_QUEUE, jobIds } from '../queues/job-catalog.js';
 import type { SkillRegistry } from '../skills/index.js';
 import type { JobQueues } from '../queues/job-queues.js';
 import type { RunEventSink } from '../live/index.js';
+import { failSpan, tracer, type ExecutionTraces } from '../telemetry/index.js';
 
 export interface ExecutionServiceDeps {
   db: Database;
@@ -37,6 +38,8 @@ export interface ExecutionServiceDeps {
   logger: Logger;
   /** Where the run's live events go. */
   events?: RunEventSink;
+  /** Keeps each run's trace context for its jobs. */
+  traces?: ExecutionTraces;
 }
 
 export interface TriggerOptions {
@@ -70,7 +73,28 @@ export class ExecutionService {
     this.executions = new ExecutionRepository(deps.db);
   }
 
-  async trigger(body: TriggerExecutionBody, options: TriggerOptions = {}): Promise<TriggerResult> {
+  /** Starts a run in its own trace span; every job of the run continues that trace. */
+  trigger(body: TriggerExecutionBody, options: TriggerOptions = {}): Promise<TriggerResult> {
+    return tracer().startActiveSpan('execution.trigger', async (span) => {
+      span.setAttribute('webguard.triggered_by', body.triggered_by);
+      try {
+        const result = await this.startRun(body, options);
+        span.setAttribute('webguard.execution_id', result.execution_id);
+        span.setAttribute('webguard.replayed', result.replayed);
+        return result;
+      } catch (error) {
+        failSpan(span, error);
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async startRun(
+    body: TriggerExecutionBody,
+    options: TriggerOptions,
+  ): Promise<TriggerResult> {
     const { db, logger } = this.deps;
 
     // 1. Resolve the suite and the environment it runs against.
@@ -140,6 +164,7 @@ export class ExecutionService {
       throw error;
     }
 
+    await this.deps.traces?.remember(execution.id);
     await this.deps.events?.publish({
       type: 'execution.queued',
       execution_id: execution.id,

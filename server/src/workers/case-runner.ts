@@ -30,6 +30,7 @@ import {
   type RunEventSink,
 } from '../live/index.js';
 import type { WebGuardMetrics } from '../metrics/index.js';
+import { startCaseSpan, type ExecutionTraces } from '../telemetry/index.js';
 import type { SkillRegistry } from '../skills/index.js';
 import { loadCaseScope } from './case-scope.js';
 
@@ -52,6 +53,8 @@ export interface CaseRunnerDeps {
   frames?: FramePublisher;
   /** Counts running cases and recorded results for Prometheus. */
   metrics?: WebGuardMetrics;
+  /** The run's trace, continued by each case attempt and its steps. */
+  traces?: ExecutionTraces;
 }
 
 export type CaseJobResult = CaseOutcome['status'] | 'retrying' | 'stale';
@@ -133,6 +136,15 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
     skill_name: row.skillName,
     attempt: attemptNumber(row.attempt),
   });
+  const span =
+    deps.traces &&
+    startCaseSpan(await deps.traces.parentOf(job.execution_id), {
+      executionId: job.execution_id,
+      caseId: job.case_id,
+      caseName: row.name,
+      skill: row.skillName,
+      attempt: attemptNumber(row.attempt),
+    });
   const running = deps.running.start(job.execution_id);
   const caseEnded = deps.metrics?.caseStarted();
   const caseArtifacts =
@@ -149,30 +161,37 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
         if (!(error instanceof UnresolvedReferenceError)) throw error;
         outcome = systemErrorOutcome(mask(error.message));
       }
-      outcome ??= await runCase({
-        skill: found.skill.definition,
-        params,
-        caseName: row.name,
-        executionId: job.execution_id,
-        timeoutMs: row.timeoutSeconds * 1000,
-        signal: running.signal,
-        logger: log,
-        mask,
-        browsers: deps.browsers,
-        artifacts: caseArtifacts,
-        frames: deps.frames?.forCase(job.execution_id, job.case_id, row.name),
-        ...(events && {
-          onLog: (entry) => void events.publish({ type: 'log', ...ref, entry }),
-          onStepStart: (step) => void events.publish({ type: 'step.started', ...ref, ...step }),
-          onStep: (step) => void events.publish({ type: 'step.finished', ...ref, step }),
-          onMetric: (metric) => void events.publish({ type: 'metric', ...ref, metric }),
-        }),
-      });
+      const run = () =>
+        runCase({
+          skill: found.skill.definition,
+          params,
+          caseName: row.name,
+          executionId: job.execution_id,
+          timeoutMs: row.timeoutSeconds * 1000,
+          signal: running.signal,
+          logger: log,
+          mask,
+          browsers: deps.browsers,
+          artifacts: caseArtifacts,
+          frames: deps.frames?.forCase(job.execution_id, job.case_id, row.name),
+          onLog: events && ((entry) => void events.publish({ type: 'log', ...ref, entry })),
+          onStepStart: (step) => {
+            void events?.publish({ type: 'step.started', ...ref, ...step });
+            span?.stepStarted(step.name);
+          },
+          onStep: (step) => {
+            void events?.publish({ type: 'step.finished', ...ref, step });
+            span?.stepFinished(step);
+          },
+          onMetric: events && ((metric) => void events.publish({ type: 'metric', ...ref, metric })),
+        });
+      outcome ??= await (span ? span.run(run) : run());
     }
   } finally {
     running.done();
     caseEnded?.();
   }
+  span?.end(outcome);
   log.info(
     {
       status: outcome.status,

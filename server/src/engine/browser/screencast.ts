@@ -20,6 +20,11 @@ export interface FrameSink {
 
 /** How often the watch flag is checked while a case runs. */
 const WATCH_POLL_MS = 1_000;
+/**
+ * A screencast can go quiet for good when the page moves to another renderer (a navigation);
+ * one that sent nothing for this long is restarted, which also sends a still page's picture.
+ */
+const QUIET_RESTART_MS = 3_000;
 const JPEG_QUALITY = 60;
 const MAX_SIZE = { width: 1280, height: 800 };
 
@@ -50,6 +55,7 @@ export class Screencast {
   private stopped = false;
   private readonly poll: NodeJS.Timeout;
   private ackTimer: NodeJS.Timeout | undefined;
+  private lastFrameAt = 0;
 
   constructor(
     private readonly page: Page,
@@ -75,13 +81,20 @@ export class Screencast {
       if (this.stopped) return;
       if (watched && !this.casting) await this.start();
       else if (!watched && this.casting) await this.pause();
+      else if (watched && Date.now() - this.lastFrameAt > QUIET_RESTART_MS) await this.restart();
     } catch (error) {
       this.logger?.debug({ err: error }, 'live frames: watch check failed');
     }
   }
 
+  private async restart(): Promise<void> {
+    await this.pause();
+    await this.start();
+  }
+
   private async start(): Promise<void> {
     this.casting = true;
+    this.lastFrameAt = Date.now();
     if (!this.session) {
       this.session = await this.page.context().newCDPSession(this.page);
       this.session.on('Page.screencastFrame', (event) => this.onFrame(event));
@@ -104,6 +117,7 @@ export class Screencast {
   private onFrame(event: { data: string; sessionId: number }): void {
     if (!this.casting || this.stopped) return;
     const now = Date.now();
+    this.lastFrameAt = now;
     // The frame size sits in the first few hundred bytes; no need to decode the whole image.
     const head = Buffer.from(event.data.slice(0, 8192), 'base64');
     const size = jpegSize(head) ?? { width: 1, height: 1 };
