@@ -21,6 +21,7 @@ import suiteRoutes from './routes/api/v1/suites.js';
 import projectRoutes from './routes/api/v1/projects.js';
 import reportRoutes from './routes/api/v1/reports.js';
 import quarantineRoutes from './routes/api/v1/quarantine.js';
+import notificationRoutes from './routes/api/v1/notifications.js';
 import userRoutes from './routes/api/v1/users.js';
 import type { ApiServices } from './services.js';
 
@@ -43,6 +44,14 @@ export interface BuildAppOptions {
   webUi?: WebUiOptions;
 }
 
+function requestDeadline(requestTimeout: number) {
+  if (requestTimeout === 0) return {};
+  return {
+    requestTimeout,
+    connectionsCheckingInterval: Math.max(250, Math.min(30_000, Math.floor(requestTimeout / 4))),
+  };
+}
+
 /** Builds the HTTP app without listening, so tests can drive it with `inject()`. */
 export async function buildApp(options: BuildAppOptions) {
   const app = Fastify({
@@ -53,6 +62,10 @@ export async function buildApp(options: BuildAppOptions) {
     // The client address is the one the n-th proxy from here saw; nothing further is believed.
     trustProxy: (_address: string, hop: number) => hop < (options.trustProxy ?? 0),
     requestTimeout: options.requestTimeoutMs ?? 0,
+    // Node only enforces a request deadline given when the server is created (Fastify sets it
+    // later, which Node 20 ignores), and only checks it every connectionsCheckingInterval:
+    // without both, a client dripping its body holds a connection open indefinitely.
+    http: requestDeadline(options.requestTimeoutMs ?? 0),
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -88,6 +101,7 @@ export async function buildApp(options: BuildAppOptions) {
       await api.register(userRoutes);
       await api.register(reportRoutes);
       await api.register(quarantineRoutes);
+      await api.register(notificationRoutes);
     },
     { prefix: '/api/v1' },
   );
