@@ -54,6 +54,13 @@ export interface TriggerResult extends TriggerExecutionResponse {
   replayed: boolean;
 }
 
+const queueUnavailable = () =>
+  new AppError(
+    503,
+    'SERVICE_UNAVAILABLE',
+    'the job queue (Redis) is unavailable; try again shortly',
+  );
+
 const respond = (execution: Execution, replayed: boolean): TriggerResult => ({
   execution_id: execution.id,
   status: execution.status,
@@ -133,6 +140,9 @@ export class ExecutionService {
     if (runnable.length === 0)
       throw new AppError(422, 'SUITE_EMPTY', `suite "${suite.name}" has no enabled cases to run`);
     const rows = await this.planCases(suite, runnable);
+    // Nothing is recorded while the job queue is unreachable: the caller retries later instead
+    // of finding a run that never started.
+    await this.assertQueueReachable();
 
     // 4. Record the execution and its cases in one transaction.
     let execution: Execution;
@@ -188,11 +198,7 @@ export class ExecutionService {
       const reason = error instanceof Error ? error.message : String(error);
       await this.executions.markError(execution.id, `could not queue the run: ${reason}`);
       logger.error({ execution_id: execution.id, err: reason }, 'could not queue execution');
-      throw new AppError(
-        503,
-        'SERVICE_UNAVAILABLE',
-        'the job queue (Redis) is unavailable; try again shortly',
-      );
+      throw queueUnavailable();
     }
     logger.info(
       {
@@ -205,6 +211,17 @@ export class ExecutionService {
       'execution queued',
     );
     return respond(await this.executions.get(execution.id), false);
+  }
+
+  /** Fails at once with 503 while the producer's Redis connection is down (it reconnects alone). */
+  private async assertQueueReachable(): Promise<void> {
+    const client = await this.deps.queues.queue(EXECUTIONS_QUEUE).client;
+    if (client.status === 'ready') return;
+    this.deps.logger.warn(
+      { redis: client.status },
+      'trigger refused: the job queue (Redis) is unreachable',
+    );
+    throw queueUnavailable();
   }
 
   /** Runs again the cases of an execution that did not pass (or all of them), as a new run. */
