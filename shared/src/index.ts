@@ -21,3 +21,4 @@ export * from './sdk/context.js';
 export * from './sdk/define-skill.js';
 export * from './schemas/report.js';
 export * from './schemas/gate.js';
+export * from './schemas/notification.js';

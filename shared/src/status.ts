@@ -73,3 +73,17 @@ export const RETRYABLE_ERROR_TYPES = [
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
 export const QueueState = z.enum(QUEUE_STATES);
 export type QueueState = z.infer<typeof QueueState>;
+
+/** Where a notification channel delivers. */
+export const CHANNEL_TYPES = ['webhook', 'slack', 'email'] as const;
+export const ChannelType = z.enum(CHANNEL_TYPES);
+export type ChannelType = z.infer<typeof ChannelType>;
+
+/** When a suite notifies a channel: a run failed, a run passed after a failing one, or every run. */
+export const NOTIFICATION_RULES = ['failure', 'recovery', 'always'] as const;
+export const NotificationRule = z.enum(NOTIFICATION_RULES);
+export type NotificationRule = z.infer<typeof NotificationRule>;
+
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
+export const DeliveryStatus = z.enum(DELIVERY_STATUSES);
+export type DeliveryStatus = z.infer<typeof DeliveryStatus>;

@@ -1,10 +1,12 @@
 import type { ReadinessResponse } from '@webguard/shared';
 import type { ArtifactService } from '../artifacts/index.js';
 import type { AccessControl, AuthService } from '../auth/index.js';
+import type { NotificationService } from '../notifications/index.js';
 import type {
   AuthRepository,
   ReportRepository,
   QuarantineRepository,
+  NotificationRepository,
   CaseRepository,
   EnvironmentRepository,
   ExecutionRepository,
@@ -33,6 +35,8 @@ export interface ApiServices {
   access: AccessControl;
   reports: ReportRepository;
   quarantines: QuarantineRepository;
+  notifications: NotificationService;
+  notificationRows: NotificationRepository;
   readiness(): Promise<ReadinessResponse>;
 }
 

@@ -9,3 +9,4 @@ export { ResultRepository, type ResultCase } from './result-repository.js';
 export { SkillRegistryRepository } from './skill-registry-repository.js';
 export { EnvironmentRepository, type EnvironmentValues } from './environment-repository.js';
 export { QuarantineRepository } from './quarantine-repository.js';
+export { NotificationRepository, type ChannelRecord } from './notification-repository.js';

@@ -20,6 +20,9 @@ import {
 } from 'drizzle-orm/pg-core';
 import {
   ARTIFACT_KINDS,
+  CHANNEL_TYPES,
+  DELIVERY_STATUSES,
+  NOTIFICATION_RULES,
   EXECUTION_CASE_STATES,
   type CompensationRecord,
   ERROR_TYPES,
@@ -391,15 +394,69 @@ export const artifacts = pgTable(
   ],
 );
 
-export const notificationChannels = pgTable('notification_channels', {
-  id: serial('id').primaryKey(),
-  name: varchar('name', { length: 255 }).notNull().unique(),
-  type: varchar('type', { length: 20 }).notNull(),
-  config: jsonb('config').$type<JsonObject>().notNull().default({}),
-  enabled: boolean('enabled').notNull().default(true),
-  createdAt: createdAt(),
-  updatedAt: updatedAt(),
-});
+export const notificationChannels = pgTable(
+  'notification_channels',
+  {
+    id: serial('id').primaryKey(),
+    projectId: projectId(),
+    name: varchar('name', { length: 255 }).notNull(),
+    type: varchar('type', { length: 20 }).notNull(),
+    /** What may be shown: the webhook URL, the e-mail sender and recipients. */
+    config: jsonb('config').$type<JsonObject>().notNull().default({}),
+    /** HMAC key, Slack webhook URL, SMTP URL: encrypted with the server's key. */
+    secrets: jsonb('secrets').$type<Record<string, SealedSecret>>().notNull().default({}),
+    enabled: boolean('enabled').notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [
+    uniqueIndex('uq_notification_channels_project_name').on(table.projectId, table.name),
+    check('ck_notification_channels_type', oneOf('type', CHANNEL_TYPES)),
+  ],
+);
+
+/** Which channels a suite notifies, and on what. */
+export const suiteNotifications = pgTable(
+  'suite_notifications',
+  {
+    suiteId: integer('suite_id')
+      .notNull()
+      .references(() => testSuites.id, { onDelete: 'cascade' }),
+    channelId: integer('channel_id')
+      .notNull()
+      .references(() => notificationChannels.id, { onDelete: 'cascade' }),
+    rule: varchar('rule', { length: 20 }).notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.suiteId, table.channelId] }),
+    check('ck_suite_notifications_rule', oneOf('rule', NOTIFICATION_RULES)),
+  ],
+);
+
+/** The delivery log: one row per run and channel, whatever the number of attempts. */
+export const notificationDeliveries = pgTable(
+  'notification_deliveries',
+  {
+    id: serial('id').primaryKey(),
+    channelId: integer('channel_id')
+      .notNull()
+      .references(() => notificationChannels.id, { onDelete: 'cascade' }),
+    executionId: integer('execution_id')
+      .notNull()
+      .references(() => testExecutions.id, { onDelete: 'cascade' }),
+    rule: varchar('rule', { length: 20 }).notNull(),
+    status: varchar('status', { length: 20 }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    responseStatus: integer('response_status'),
+    createdAt: createdAt(),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+  },
+  (table) => [
+    uniqueIndex('uq_notification_deliveries_run').on(table.channelId, table.executionId),
+    check('ck_notification_deliveries_status', oneOf('status', DELIVERY_STATUSES)),
+  ],
+);
 
 /**
  * Per-suite statistics over the last 30 days. The time filter sits in the join (not a WHERE)

@@ -401,6 +401,13 @@ export class ExecutionCoordinator {
         'execution finished',
       );
       void events?.publish(executionFinishedEvent(plan.finished));
+      // Which channels hear about it is decided by a job, so a slow database never holds this up.
+      await queues.enqueue(
+        EXECUTIONS_QUEUE,
+        'notify-execution',
+        { execution_id: executionId },
+        { jobId: `notify-${executionId}` },
+      );
       await this.removeDeadline(executionId);
       this.deps.onExecutionFinished?.(plan.finished);
     }

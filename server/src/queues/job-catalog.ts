@@ -3,7 +3,9 @@ import { z } from 'zod';
 import {
   AdvanceExecutionJob,
   CompensateCaseJob,
+  DeliverNotificationJob,
   ExecutionDeadlineJob,
+  NotifyExecutionJob,
   PruneArtifactsJob,
   RunCaseJob,
   ScheduledRunJob,
@@ -60,6 +62,15 @@ export const JOB_CATALOG = {
     schema: PruneArtifactsJob,
     // Repeats hourly (see scheduleArtifactRetention); a failed run is simply the next tick's work.
     options: { attempts: 1, removeOnComplete: true, removeOnFail: { count: 100 } },
+  },
+  'notify-execution': {
+    schema: NotifyExecutionJob,
+    options: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 }, ...keep },
+  },
+  // A receiver that is down gets 6 tries over about a minute (1 s, 2 s, 4 s, … apart).
+  'deliver-notification': {
+    schema: DeliverNotificationJob,
+    options: { attempts: 6, backoff: { type: 'exponential', delay: 1_000 }, ...keep },
   },
   'scheduled-run': {
     schema: ScheduledRunJob,

@@ -16,6 +16,7 @@ import {
   CaseRepository,
   ReportRepository,
   QuarantineRepository,
+  NotificationRepository,
   EnvironmentRepository,
   ExecutionRepository,
   openDatabase,
@@ -39,6 +40,7 @@ import { ExecutionService } from '../services/execution-service.js';
 import { ScheduleService } from '../services/schedule-service.js';
 import { builtinSkillsDir, SkillRegistry, SkillReloader } from '../skills/index.js';
 import { startWorkerPool } from '../workers/worker-pool.js';
+import { NotificationService } from '../notifications/index.js';
 import { loadSecretKey } from './secret-key.js';
 import { VERSION } from './version.js';
 import { sharedTokenAuthenticator, startLiveServer, type LiveServer } from '../live/index.js';
@@ -221,6 +223,14 @@ export async function startRuntime(
       events,
       traces,
     });
+    const notificationRows = new NotificationRepository(db);
+    const notifications = new NotificationService({
+      db,
+      repository: notificationRows,
+      box: new SecretBox(loadSecretKey(config)),
+      queues,
+      logger,
+    });
     const schedules = new ScheduleService({
       queues,
       defaultTimezone: config.scheduleTimezone,
@@ -285,6 +295,7 @@ export async function startRuntime(
           running,
           retry: config.retries,
           executionService,
+          notifications,
           logger,
           browsers,
           artifacts,
@@ -361,6 +372,8 @@ export async function startRuntime(
           access: new AccessControl(db),
           reports: new ReportRepository(db),
           quarantines: new QuarantineRepository(db),
+          notifications,
+          notificationRows,
           suites,
           cases: new CaseRepository(db),
           executions: new ExecutionRepository(db),

@@ -3,7 +3,9 @@ import type { Logger } from 'pino';
 import {
   AdvanceExecutionJob,
   CompensateCaseJob,
+  DeliverNotificationJob,
   ExecutionDeadlineJob,
+  NotifyExecutionJob,
   PruneArtifactsJob,
   RunCaseJob,
   ScheduledRunJob,
@@ -14,13 +16,15 @@ import { ResultRepository } from '../db/result-repository.js';
 import { executionCases, testExecutions, testSuites } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { systemErrorOutcome } from '../orchestration/outcomes.js';
-import type { JobName, QueueName } from '../queues/job-catalog.js';
+import type { NotificationService } from '../notifications/index.js';
+import { JOB_CATALOG, type JobName, type QueueName } from '../queues/job-catalog.js';
 import type { ExecutionService } from '../services/execution-service.js';
 import { compensateCaseJob, runCaseJob, type CaseRunnerDeps } from './case-runner.js';
 import { reapExecutions } from './reaper.js';
 
 export interface WorkerDeps extends CaseRunnerDeps {
   executionService: ExecutionService;
+  notifications?: NotificationService;
 }
 
 export interface WorkerPoolOptions {
@@ -59,6 +63,22 @@ function processJob(job: Job, deps: WorkerDeps): Promise<unknown> {
         olderThanDays: older_than_days,
         logger: deps.logger,
       });
+    }
+    case 'notify-execution':
+      return (
+        deps.notifications?.onExecutionFinished(NotifyExecutionJob.parse(job.data).execution_id) ??
+        Promise.resolve()
+      );
+    case 'deliver-notification': {
+      const attempt = job.attemptsMade + 1;
+      const final =
+        attempt >= (job.opts.attempts ?? JOB_CATALOG['deliver-notification'].options.attempts);
+      if (!deps.notifications) throw new Error('this worker cannot deliver notifications');
+      return deps.notifications.deliver(
+        DeliverNotificationJob.parse(job.data).delivery_id,
+        attempt,
+        final,
+      );
     }
     case 'scheduled-run':
       return onSchedule(ScheduledRunJob.parse(job.data).suite_id, tickOf(job), deps);

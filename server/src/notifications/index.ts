@@ -1,0 +1,2 @@
+export { NotificationService, toPayload } from './notification-service.js';
+export { headline, signWebhook } from './senders.js';
