@@ -199,4 +199,27 @@ describe('browser and artifact settings', () => {
       'WEBGUARD_METRICS_PORT',
     ]);
   });
+
+  it('reads the sign-in and hardening settings and names a bad one', () => {
+    const config = loadConfig({
+      WEBGUARD_ADMIN_EMAIL: 'root@example.com',
+      WEBGUARD_CORS_ORIGINS: 'https://a.example.com, https://b.example.com',
+      WEBGUARD_TRUST_PROXY: '2',
+      WEBGUARD_LOGIN_RATE_LIMIT: '5',
+    });
+    expect(config.auth).toMatchObject({
+      adminEmail: 'root@example.com',
+      adminPassword: undefined,
+      accessTokenTtl: 900,
+      corsOrigins: ['https://a.example.com', 'https://b.example.com'],
+      trustProxy: 2,
+      loginRateLimit: 5,
+      metricsToken: undefined,
+    });
+    expect(() =>
+      loadConfig({ WEBGUARD_ADMIN_PASSWORD: 'short', WEBGUARD_CORS_ORIGINS: 'example.com' }),
+    ).toThrow(
+      /WEBGUARD_ADMIN_PASSWORD: must be at least 12 characters[\s\S]*WEBGUARD_CORS_ORIGINS/,
+    );
+  });
 });

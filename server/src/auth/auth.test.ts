@@ -29,7 +29,12 @@ async function login(email: string, password: string) {
 
 beforeAll(async () => {
   t = await startTestRuntime(
-    { WEBGUARD_LOGIN_RATE_LIMIT: '8', HOST: '127.0.0.1', PORT: String(await closedPort()) },
+    {
+      WEBGUARD_LOGIN_RATE_LIMIT: '8',
+      WEBGUARD_CORS_ORIGINS: 'https://app.example.com',
+      HOST: '127.0.0.1',
+      PORT: String(await closedPort()),
+    },
     { workers: [], listen: true },
   );
   const project = await t.inject({
@@ -77,6 +82,27 @@ describe('authentication', () => {
     expect(anonymous.json().error.code).toBe('UNAUTHORIZED');
     expect(anonymous.headers['www-authenticate']).toMatch(/^Bearer/);
     expect((await as({}, 'GET', '/healthz')).statusCode).toBe(200);
+  });
+
+  it('sends security headers and answers CORS only for allowed origins', async () => {
+    const health = await as({}, 'GET', '/healthz');
+    expect(health.headers['x-content-type-options']).toBe('nosniff');
+    expect(health.headers['strict-transport-security']).toBeDefined();
+    const preflight = (origin: string) =>
+      as(
+        {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,content-type',
+        },
+        'OPTIONS',
+        '/api/v1/executions',
+      );
+    const allowed = await preflight('https://app.example.com');
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    expect(allowed.headers['access-control-allow-headers']).toContain('authorization');
+    const other = await preflight('https://evil.example.com');
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 
   it('signs in, refreshes and says who is calling', async () => {

@@ -56,7 +56,8 @@ export const authentication = fp(
         }
         return;
       }
-      if (isPublic(route)) return;
+      // CORS preflights never carry credentials (browsers strip them); the CORS plugin answers.
+      if (isPublic(route) || request.method === 'OPTIONS') return;
       const token = bearer(request);
       if (!token) {
         void reply.header('www-authenticate', 'Bearer realm="webguard"');

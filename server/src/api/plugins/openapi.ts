@@ -14,6 +14,17 @@ export const openapi = fp(
           description: 'Suites, cases, executions and skills of a WebGuard test cluster.',
           version: options.version,
         },
+        // Every route but sign-in and health checks wants one of these as a bearer token.
+        components: {
+          securitySchemes: {
+            bearer: {
+              type: 'http',
+              scheme: 'bearer',
+              description: 'An access token from POST /api/v1/auth/login, or an API token (wgt_…)',
+            },
+          },
+        },
+        security: [{ bearer: [] }],
       },
       transform: jsonSchemaTransform,
     });
