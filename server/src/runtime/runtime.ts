@@ -41,6 +41,7 @@ import { ScheduleService } from '../services/schedule-service.js';
 import { builtinSkillsDir, SkillRegistry, SkillReloader } from '../skills/index.js';
 import { startWorkerPool } from '../workers/worker-pool.js';
 import { NotificationService } from '../notifications/index.js';
+import { keepRecurringJobs } from './recurring-jobs.js';
 import { loadSecretKey } from './secret-key.js';
 import { VERSION } from './version.js';
 import { sharedTokenAuthenticator, startLiveServer, type LiveServer } from '../live/index.js';
@@ -317,22 +318,35 @@ export async function startRuntime(
         });
         closers.push(() => endpoint.close());
       }
-      if (roles.workers.includes(EXECUTIONS_QUEUE)) {
-        // One reaper tick per interval for the whole cluster: the scheduler id is shared.
-        await queues
-          .queue(EXECUTIONS_QUEUE)
-          .upsertJobScheduler(
-            'reaper',
-            { every: config.reaperIntervalMs },
-            { name: 'reap-executions', data: {} },
-          );
-        await scheduleArtifactRetention(
-          queues.queue(EXECUTIONS_QUEUE),
-          config.artifacts.retentionDays,
-        );
-      }
     }
-    if (roles.scheduler) await schedules.syncAll(await suites.all());
+    // Recurring jobs live in Redis: written now, and again if Redis comes back without its data.
+    const reaps = roles.workers.includes(EXECUTIONS_QUEUE);
+    if (reaps || roles.scheduler) {
+      const recurring = await keepRecurringJobs({
+        install: async () => {
+          if (reaps) {
+            // One reaper tick per interval for the whole cluster: the scheduler id is shared.
+            await queues
+              .queue(EXECUTIONS_QUEUE)
+              .upsertJobScheduler(
+                'reaper',
+                { every: config.reaperIntervalMs },
+                { name: 'reap-executions', data: {} },
+              );
+            await scheduleArtifactRetention(
+              queues.queue(EXECUTIONS_QUEUE),
+              config.artifacts.retentionDays,
+            );
+          }
+          if (roles.scheduler) await schedules.syncAll(await suites.all());
+        },
+        markerKey: `${config.queuePrefix}:recurring-jobs:${reaps ? 'reaper' : ''}${roles.scheduler ? 'schedules' : ''}`,
+        everyMs: Math.min(config.reaperIntervalMs, 30_000),
+        redis: producer,
+        logger,
+      });
+      closers.push(async () => recurring.close());
+    }
 
     // 6. The HTTP API.
     if (roles.api) {
