@@ -54,8 +54,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.stop();
-  await new Promise((resolve) => smtp?.close(resolve));
-  await new Promise((resolve) => http?.close(resolve));
+  await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+  await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
 });
 
 async function channel(payload: object): Promise<number> {
