@@ -167,7 +167,7 @@ describe('webguard skill list', () => {
       `  ${join(dir, 'no-export')}\n    ${join(dir, 'no-export', 'skill.ts')} exports no skill: use "export default defineSkill({...})"\n`,
     );
     expect(stdout).toContain(
-      `    ${join(dir, 'wrong-name', 'skill.ts')} defines skill "other" but its folder is "wrong-name": rename one so they match\n`,
+      `    ${join(dir, 'wrong-name', 'skill.ts')} defines skill "other" version 1.0.0 but its folder is "wrong-name": name the folder "other" or "other@1.0.0"\n`,
     );
   });
 });

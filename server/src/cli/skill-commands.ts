@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { SKILL_CATEGORIES, SkillList, type SkillCategory } from '@webguard/shared';
+import { SKILL_CATEGORIES, type SkillCategory } from '@webguard/shared';
 import { ConfigError, loadConfig } from '../config.js';
-import { builtinSkillsDir, loadSkills } from '../skills/index.js';
+import { builtinSkillsDir, SkillRegistry } from '../skills/index.js';
 import { runSkillCommand, type SkillRunOptions } from '../local-runner/index.js';
 import { ScaffoldError, checkSkillName, isSkillCategory, scaffoldSkill } from './skill-scaffold.js';
 
@@ -58,9 +58,9 @@ async function listSkills(options: { dir: string[]; json?: boolean }): Promise<v
     return fail(error.message);
   }
   const dirs = [builtinSkillsDir(), ...skillPaths, ...options.dir.map((dir) => resolve(dir))];
-  const { skills, errors } = await loadSkills({ dirs });
-  // The list schema leaves params_schema out of each item.
-  const list = SkillList.parse({ items: skills.map((skill) => skill.info), errors });
+  const registry = new SkillRegistry({ dirs });
+  await registry.load();
+  const list = registry.summary();
 
   if (options.json) {
     process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
@@ -70,7 +70,15 @@ async function listSkills(options: { dir: string[]; json?: boolean }): Promise<v
       lines.push(
         table([
           ['NAME', 'VERSION', 'CATEGORY', 'SOURCE'],
-          ...list.items.map((item) => [item.name, item.version, item.category, item.source]),
+          ...list.items.map((item) => [
+            item.name,
+            // The newest first; older versions kept beside it follow in brackets.
+            item.versions.length > 1
+              ? `${item.version} (${item.versions.slice(1).join(', ')})`
+              : item.version,
+            item.category,
+            item.source,
+          ]),
         ]),
       );
     }

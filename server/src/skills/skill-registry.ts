@@ -1,5 +1,5 @@
 import semver from 'semver';
-import type { SkillLoadError } from '@webguard/shared';
+import type { SkillList, SkillLoadError } from '@webguard/shared';
 import { checkParams, ROOT_PATH, type ParamsCheck } from '../engine/check-params.js';
 import { loadSkills, type LoadedSkill, type LoadSkillsOptions } from './load-skills.js';
 
@@ -83,6 +83,22 @@ export class SkillRegistry {
 
   errors(): SkillLoadError[] {
     return [...this.loadErrors];
+  }
+
+  /** What the registry holds as the API and the CLI publish it: newest versions, then failures. */
+  summary(): SkillList {
+    return {
+      items: this.list().map(({ info }) => ({
+        name: info.name,
+        category: info.category,
+        version: info.version,
+        versions: this.versions(info.name),
+        description: info.description,
+        timeout_ms: info.timeout_ms,
+        source: info.source,
+      })),
+      errors: this.errors(),
+    };
   }
 
   /** Checks params against a skill's schema, with one issue per bad field. */

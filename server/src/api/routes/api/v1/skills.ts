@@ -6,26 +6,10 @@ import {
   SkillNameParams,
   SkillVersionQuery,
 } from '@webguard/shared';
-import type { SkillRegistry } from '../../../../skills/index.js';
 import { AppError } from '../../../../errors.js';
 import { principalOf } from '../../../plugins/auth.js';
 
 const tags = ['skills'];
-
-function skillList(skills: SkillRegistry): SkillList {
-  return {
-    items: skills.list().map(({ info }) => ({
-      name: info.name,
-      category: info.category,
-      version: info.version,
-      versions: skills.versions(info.name),
-      description: info.description,
-      timeout_ms: info.timeout_ms,
-      source: info.source,
-    })),
-    errors: skills.errors(),
-  };
-}
 
 const skillRoutes: FastifyPluginAsyncZod = async (app) => {
   const { skills, skillReloader, access } = app.services;
@@ -40,7 +24,7 @@ const skillRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: SkillList },
       },
     },
-    async () => skillList(skills),
+    async () => skills.summary(),
   );
 
   app.post(
@@ -58,7 +42,7 @@ const skillRoutes: FastifyPluginAsyncZod = async (app) => {
       // Reloading affects every project's runs in every process.
       access.requireAdmin(principalOf(request));
       await skillReloader.reloadEverywhere();
-      return skillList(skills);
+      return skills.summary();
     },
   );
 
