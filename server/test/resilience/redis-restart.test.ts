@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixtureServer } from '../support/fixture-server.js';
 import { RoleProcesses, startPrivateRedis, type PrivateRedis } from '../support/processes.js';
@@ -156,5 +157,50 @@ describe('Redis restarted mid-run', () => {
     });
     expect(worker.child.exitCode).toBeNull();
     expect(scheduler.child.exitCode).toBeNull();
-  });
+  }, 150_000);
+
+  it('rebuilds the queues from PostgreSQL when Redis comes back without its data', async () => {
+    await processes.stopAll();
+    const suiteId = await suiteWith(
+      { name: 'through-data-loss', max_concurrent_tests: 3 },
+      Array.from({ length: 6 }, (_, i) => ({
+        name: `wait-${i}`,
+        skill_name: 'wait',
+        params: { ms: 300 },
+        retries: 0,
+      })),
+    );
+    const worker = processes.spawn(['worker', '--queues', 'executions,api', '--concurrency', '1']);
+    const id = (await post('/api/v1/executions', { suite_id: suiteId })).json()
+      .execution_id as number;
+    await waitFor(
+      async () => {
+        const [row] = await rows<{ n: number }>(
+          sql`SELECT count(*)::int AS n FROM test_results WHERE execution_id = ${id}`,
+        );
+        return row && row.n > 0 ? true : undefined;
+      },
+      { what: 'the first result', timeoutMs: 60_000 },
+    );
+
+    // Every queued job, the reaper's schedule and the workers' locks are gone at once.
+    const admin = new Redis(redis.url);
+    await admin.flushall();
+    admin.disconnect();
+
+    const execution = await waitFor(
+      async () => {
+        const found = (await t.inject(`/api/v1/executions/${id}`)).json();
+        return found.completed_at ? found : undefined;
+      },
+      { what: 'the run to finish after the data loss', timeoutMs: 60_000 },
+    );
+    expect(execution).toMatchObject({ status: 'passed', total_tests: 6, passed_tests: 6 });
+    const perCase = await rows<{ name: string; n: number }>(
+      sql`SELECT test_name AS name, count(*)::int AS n FROM test_results WHERE execution_id = ${id} GROUP BY test_name`,
+    );
+    expect(perCase).toHaveLength(6);
+    for (const row of perCase) expect(row.n, row.name).toBe(1);
+    expect(worker.child.exitCode).toBeNull();
+  }, 120_000);
 });

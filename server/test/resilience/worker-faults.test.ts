@@ -117,7 +117,7 @@ describe('worker faults', () => {
     expect(perCase).toHaveLength(12);
     for (const row of perCase) expect(row.n, row.name).toBe(1);
     expect(worker.child.exitCode).toBeNull();
-  });
+  }, 120_000);
 
   it('keeps one result when a worker frozen past its lock wakes up and finishes the case late', async () => {
     const suiteId = await suiteWith({ name: 'frozen' }, [
@@ -158,5 +158,5 @@ describe('worker faults', () => {
       total_tests: 1,
     });
     expect(frozen.child.exitCode).toBeNull();
-  });
+  }, 120_000);
 });
