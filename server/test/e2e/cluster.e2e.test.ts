@@ -167,7 +167,8 @@ describe('cluster', () => {
         );
         return found.length >= 3 ? found : undefined;
       },
-      { what: 'three scheduled runs', timeoutMs: 30_000 },
+      // Generous: three processes start first, and a loaded machine starts them slowly.
+      { what: 'three scheduled runs', timeoutMs: 90_000 },
     );
     await api().inject({
       method: 'PATCH',
@@ -180,5 +181,5 @@ describe('cluster', () => {
     );
     for (const tick of ticks) expect(tick % 2000).toBe(0);
     expect(new Set(ticks).size).toBe(ticks.length);
-  });
+  }, 120_000);
 });
