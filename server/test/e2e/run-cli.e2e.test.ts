@@ -167,6 +167,24 @@ describe('webguard run', () => {
     expect((await webguard(['run', '--suite', 'green'])).code).toBe(2);
   });
 
+  it('creates a user on the command line who can then sign in with the printed password', async () => {
+    const created = await webguard(
+      ['user', 'create', '--email', 'Tess@Example.com', '--role', 'default:tester'],
+      t.env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const password = /password \(shown once\): (\S+)/.exec(created.stdout)?.[1];
+    const login = await fetch(`${server}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'tess@example.com', password }),
+    });
+    expect(login.status).toBe(200);
+    const again = await webguard(['user', 'create', '--email', 'tess@example.com'], t.env);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already exists/);
+  });
+
   it('exits 4 when the cases passed but the quality gate failed', async () => {
     const result = await run(['--suite', 'gated', '--wait']);
     expect(result.code, result.stderr).toBe(4);
