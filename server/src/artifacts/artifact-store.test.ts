@@ -116,8 +116,9 @@ describe('S3 artifact store', () => {
     const store = new S3ArtifactStore(s3Options);
     const key = 'executions/3/cases/4/run/001-failure.png';
     await store.put(key, { body: Buffer.from('fake png') }, 'image/png');
+    // Long enough that a loaded machine still fetches it in time, short enough to see it expire.
     const url = await store.presign(key, {
-      expiresInSeconds: 1,
+      expiresInSeconds: 4,
       contentType: 'image/png',
       fileName: 'failure shot.png',
     });
@@ -131,7 +132,7 @@ describe('S3 artifact store', () => {
     // s3rver checks the key id and the expiry of a SigV4 link, not the signature's bytes.
     const stranger = url.replace(/X-Amz-Credential=S3RVER/, 'X-Amz-Credential=INTRUDER');
     expect((await fetch(stranger)).status).toBe(403);
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    await new Promise((resolve) => setTimeout(resolve, 4_100));
     const expired = await fetch(url);
     expect(expired.status).toBe(403);
     expect(await expired.text()).toContain('Request has expired');
