@@ -8,7 +8,11 @@ import { findChromium } from '../../../server/src/engine/index.js';
 import { html } from '../../../server/test/support/browser.js';
 import { startFixtureServer } from '../../../server/test/support/fixture-server.js';
 import { freePort } from '../../../server/test/support/redis-helpers.js';
-import { startTestRuntime, type TestRuntime } from '../../../server/test/support/test-runtime.js';
+import {
+  TEST_ADMIN,
+  startTestRuntime,
+  type TestRuntime,
+} from '../../../server/test/support/test-runtime.js';
 
 const WEB_UI = fileURLToPath(new URL('../../dist/web', import.meta.url));
 /** Screenshots of the main pages, kept for people to look at (gitignored). */
@@ -103,7 +107,6 @@ describe('web UI', () => {
 
     // 3. A suite with two cases, each filled in through the form generated from its skill.
     await ui.go('suites');
-    await page.getByTestId('empty-state').waitFor();
     await page.getByTestId('empty-state').getByTestId('new-suite-button').click();
     await page.getByTestId('suite-name-input').fill('storefront');
     await page.getByTestId('create-suite-button').click();
@@ -114,7 +117,7 @@ describe('web UI', () => {
     await ui.addCase('price check', 'browser-flow', async () => {
       const steps = [
         { action: 'goto', url: `${site.url}/shop` },
-        { action: 'expect_text', selector: '#price', text: '19 EUR', timeout_ms: 1000 },
+        { action: 'expect_text', selector: '#price', text: '19 EUR', timeout_ms: 10_000 },
       ];
       await page.getByTestId('param-steps').fill(JSON.stringify(steps));
     });
@@ -146,6 +149,7 @@ describe('web UI', () => {
     await ui.go('dashboard');
     await page.getByTestId('stat-pass-rate').filter({ hasText: '50%' }).waitFor();
     await page.getByTestId('trend-chart').waitFor();
+    await page.getByTestId('daily-trend').waitFor();
     await shot('dashboard');
 
     // 7. The other pages a tester opens, for the record.
@@ -167,6 +171,25 @@ describe('web UI', () => {
     await page.getByTestId('local-runner-web').waitFor();
     await shot('local-runner-web');
   }, 180_000);
+
+  it('signs in with e-mail and password, and says so when they are wrong', async () => {
+    await page.goto(baseUrl);
+    await page.getByRole('button', { name: 'Disconnect' }).click();
+    await page.getByText('Sign in', { exact: true }).click();
+    await page.getByTestId('email-input').fill(TEST_ADMIN.email);
+    await page.getByTestId('password-input').fill('not the password');
+    await page.getByTestId('connect-button').click();
+    await page
+      .getByTestId('connect-problem')
+      .filter({ hasText: 'Wrong e-mail or password' })
+      .waitFor();
+    await page.getByTestId('password-input').fill(TEST_ADMIN.password);
+    await page.getByTestId('connect-button').click();
+    await page.getByTestId('stat-pass-rate').waitFor();
+    // The session survives a reload: the app reconnects with what it stored.
+    await page.reload();
+    await page.getByTestId('stat-pass-rate').waitFor();
+  });
 
   it('says when a run does not exist', async () => {
     await page.goto(`${baseUrl}/runs/999999`);

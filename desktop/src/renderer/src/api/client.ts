@@ -4,6 +4,7 @@ import {
   ArtifactList,
   Execution,
   ExecutionWithResults,
+  FlakyList,
   LoginResponse,
   MeResponse,
   Page,
@@ -12,7 +13,9 @@ import {
   SkillList,
   Suite,
   SuiteSchedule,
+  SuiteStatisticsList,
   TestCase,
+  TrendsResponse,
   TriggerExecutionResponse,
   type CreateCaseBody,
   type CreateSuiteBody,
@@ -223,6 +226,17 @@ export class ApiClient {
   /** A link that works without credentials, for <img>, <video> and downloads. */
   artifactLink(id: number) {
     return this.request(ArtifactLink, 'GET', `/api/v1/artifacts/${id}/link`);
+  }
+
+  // Reports
+  flaky(options: { days?: number; limit?: number; suite_id?: number } = {}) {
+    return this.request(FlakyList, 'GET', `/api/v1/reports/flaky${query(options)}`);
+  }
+  trends(options: { days?: number; suite_id?: number } = {}) {
+    return this.request(TrendsResponse, 'GET', `/api/v1/reports/trends${query(options)}`);
+  }
+  statistics() {
+    return this.request(SuiteStatisticsList, 'GET', '/api/v1/reports/statistics');
   }
 
   // Skills

@@ -105,6 +105,7 @@ export function ConnectPage() {
           ) : (
             <>
               <TextInput
+                data-testid="email-input"
                 label="E-mail"
                 type="email"
                 value={email}
@@ -112,6 +113,7 @@ export function ConnectPage() {
                 required
               />
               <PasswordInput
+                data-testid="password-input"
                 label="Password"
                 value={password}
                 onChange={(event) => setPassword(event.currentTarget.value)}

@@ -236,6 +236,7 @@ export function DashboardPage() {
           )}
         </Card>
       </SimpleGrid>
+      <DailyTrend refresh={runs[0]?.id ?? 0} />
       <Card withBorder radius="md" mt="lg">
         <Title order={4} mb="sm">
           Recent runs
@@ -253,6 +254,76 @@ export function DashboardPage() {
         )}
       </Card>
     </>
+  );
+}
+
+/** Pass rate and P95 duration per day over two weeks, from the server's reports. */
+function DailyTrend({ refresh }: { refresh: number }) {
+  const { data, error } = useApi((client) => client.trends({ days: 14 }), [refresh]);
+  const points = (data?.points ?? []).map((point) => ({
+    day: new Date(`${point.day}T00:00:00`).toLocaleDateString(undefined, {
+      month: 'short',
+      day: 'numeric',
+    }),
+    pass_rate: point.pass_rate,
+    p95_s: point.p95_duration_ms === null ? null : Math.round(point.p95_duration_ms / 100) / 10,
+    executions: point.executions,
+  }));
+  return (
+    <Card withBorder radius="md" mt="lg">
+      <Group justify="space-between" mb="sm">
+        <Title order={4}>Last 14 days</Title>
+        {data && (
+          <Text size="xs" c="dimmed">
+            {data.totals.executions} runs · pass rate{' '}
+            {data.totals.pass_rate === null ? '—' : `${Math.round(data.totals.pass_rate)}%`} · P95{' '}
+            {formatDuration(
+              data.totals.p95_duration_ms === null ? null : Math.round(data.totals.p95_duration_ms),
+            )}{' '}
+            · {data.totals.flaky_cases} flaky
+          </Text>
+        )}
+      </Group>
+      {error ? (
+        <Text size="sm" c="dimmed">
+          Daily trends are unavailable: {error.message}
+        </Text>
+      ) : points.length === 0 ? (
+        <Text size="sm" c="dimmed">
+          No finished runs in the last 14 days.
+        </Text>
+      ) : (
+        <div style={{ height: 200 }} data-testid="daily-trend">
+          <ResponsiveContainer>
+            <ComposedChart data={points} margin={{ top: 8, right: 8, bottom: 0, left: -12 }}>
+              <CartesianGrid stroke="#eee" vertical={false} />
+              <XAxis dataKey="day" tick={{ fontSize: 11 }} />
+              <YAxis yAxisId="rate" domain={[0, 100]} tick={{ fontSize: 11 }} unit="%" />
+              <YAxis yAxisId="time" orientation="right" tick={{ fontSize: 11 }} unit="s" />
+              <Tooltip />
+              <Bar
+                yAxisId="time"
+                dataKey="p95_s"
+                name="P95 duration (s)"
+                fill="#ffd8a8"
+                maxBarSize={32}
+                radius={[3, 3, 0, 0]}
+                isAnimationActive={false}
+              />
+              <Line
+                yAxisId="rate"
+                dataKey="pass_rate"
+                name="pass rate (%)"
+                stroke="#4c6ef5"
+                strokeWidth={2}
+                dot={{ r: 3 }}
+                isAnimationActive={false}
+              />
+            </ComposedChart>
+          </ResponsiveContainer>
+        </div>
+      )}
+    </Card>
   );
 }
 

@@ -1,85 +1,51 @@
-import { Anchor, Badge, Card, Progress, Table, Text } from '@mantine/core';
+import {
+  Anchor,
+  Badge,
+  Card,
+  Group,
+  Progress,
+  SegmentedControl,
+  Table,
+  Text,
+  Tooltip,
+} from '@mantine/core';
+import { useState } from 'react';
 import { Link } from 'react-router';
-import type { ExecutionWithResults } from '@webguard/shared';
-import type { ApiClient } from '../api/client';
 import { useApi } from '../api/use-api';
 import { EmptyState, ErrorState, Loading } from '../components/page-state';
 import { formatWhen } from '../components/status';
-import { isFinalStatus } from '../live/run-view';
 import { PageHeader } from './page-header';
 
-/** How many recent finished runs the flaky view looks at. */
-const WINDOW = 30;
+const WINDOWS = ['7', '30', '90'];
 
-export interface FlakyTest {
-  suite: string;
-  test: string;
-  runs: number;
-  failures: number;
-  retried_passes: number;
-  last_run_id: number;
-  last_seen: string;
-}
-
-/**
- * A test is flaky when, in the same suite and with nothing else known to change, it both passed
- * and failed across recent runs, or passed only after a retry.
- */
-export function findFlaky(executions: ExecutionWithResults[]): FlakyTest[] {
-  const byTest = new Map<string, FlakyTest & { passes: number }>();
-  for (const run of executions) {
-    for (const result of run.results) {
-      if (result.status === 'skipped') continue;
-      const key = `${run.suite_name}\u0000${result.test_name}`;
-      const entry = byTest.get(key) ?? {
-        suite: run.suite_name,
-        test: result.test_name,
-        runs: 0,
-        failures: 0,
-        passes: 0,
-        retried_passes: 0,
-        last_run_id: run.id,
-        last_seen: run.created_at,
-      };
-      entry.runs += 1;
-      if (result.status === 'passed') entry.passes += 1;
-      else entry.failures += 1;
-      if (result.flaky) entry.retried_passes += 1;
-      if (run.id > entry.last_run_id) {
-        entry.last_run_id = run.id;
-        entry.last_seen = run.created_at;
-      }
-      byTest.set(key, entry);
-    }
-  }
-  return [...byTest.values()]
-    .filter((entry) => entry.retried_passes > 0 || (entry.passes > 0 && entry.failures > 0))
-    .map(({ passes: _passes, ...entry }) => entry)
-    .sort((a, b) => b.retried_passes + b.failures - (a.retried_passes + a.failures));
-}
-
-async function loadFlaky(client: ApiClient): Promise<FlakyTest[]> {
-  const list = await client.listExecutions({ limit: 100 });
-  const finished = list.items.filter((run) => isFinalStatus(run.status)).slice(0, WINDOW);
-  return findFlaky(await Promise.all(finished.map((run) => client.getExecution(run.id))));
-}
-
+/** The server's flaky ranking: cases that passed only on a retry or flipped between runs. */
 export function FlakyPage() {
-  const { data, error, loading, reload } = useApi(loadFlaky, []);
+  const [days, setDays] = useState('30');
+  const { data, error, loading, reload } = useApi(
+    (client) => client.flaky({ days: Number(days), limit: 100 }),
+    [days],
+  );
   return (
     <>
       <PageHeader
         title="Flaky tests"
-        subtitle={`Tests that passed and failed, or passed only on a retry, in the last ${WINDOW} finished runs`}
+        subtitle="Cases that passed only after a retry, or went from passing to failing and back without a change of branch"
+        actions={
+          <SegmentedControl
+            value={days}
+            onChange={setDays}
+            data={WINDOWS.map((value) => ({ value, label: `${value} days` }))}
+          />
+        }
       />
       <Card withBorder radius="md">
         {loading && !data ? (
-          <Loading label="Looking through recent runs…" />
+          <Loading label="Ranking flaky tests…" />
         ) : error && !data ? (
           <ErrorState error={error} onRetry={reload} what="flaky tests" />
-        ) : !data || data.length === 0 ? (
+        ) : !data || data.items.length === 0 ? (
           <EmptyState title="No flaky tests">
-            Every test in recent runs either always passed or always failed. Good news.
+            In the last {days} days every case either kept passing or kept failing. Good news.
           </EmptyState>
         ) : (
           <Table verticalSpacing="sm" data-testid="flaky-table">
@@ -87,20 +53,38 @@ export function FlakyPage() {
               <Table.Tr>
                 <Table.Th>Test</Table.Th>
                 <Table.Th>Suite</Table.Th>
-                <Table.Th>Failure rate</Table.Th>
+                <Table.Th>Flake rate</Table.Th>
+                <Table.Th>Failures</Table.Th>
                 <Table.Th>Passed on retry</Table.Th>
-                <Table.Th>Last run</Table.Th>
+                <Table.Th>Flips</Table.Th>
+                <Table.Th>Last seen</Table.Th>
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
-              {data.map((entry) => (
-                <Table.Tr key={`${entry.suite}/${entry.test}`}>
-                  <Table.Td fw={500}>{entry.test}</Table.Td>
-                  <Table.Td>{entry.suite}</Table.Td>
-                  <Table.Td w={220}>
-                    <Progress value={(entry.failures / entry.runs) * 100} color="red" size="sm" />
-                    <Text size="xs" c="dimmed">
-                      {entry.failures} of {entry.runs} runs failed
+              {data.items.map((entry) => (
+                <Table.Tr key={`${entry.suite_id}/${entry.test_name}`}>
+                  <Table.Td fw={500}>{entry.test_name}</Table.Td>
+                  <Table.Td>
+                    <Anchor component={Link} to={`/suites/${entry.suite_id}`}>
+                      {entry.suite_name}
+                    </Anchor>
+                  </Table.Td>
+                  <Table.Td w={200}>
+                    <Group gap="xs" wrap="nowrap">
+                      <Progress
+                        value={entry.flake_rate * 100}
+                        color="grape"
+                        size="sm"
+                        style={{ flex: 1 }}
+                      />
+                      <Text size="xs" w={36} ta="right">
+                        {Math.round(entry.flake_rate * 100)}%
+                      </Text>
+                    </Group>
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm">
+                      {entry.failures} / {entry.runs} runs
                     </Text>
                   </Table.Td>
                   <Table.Td>
@@ -113,11 +97,13 @@ export function FlakyPage() {
                     )}
                   </Table.Td>
                   <Table.Td>
-                    <Anchor component={Link} to={`/runs/${entry.last_run_id}`}>
-                      #{entry.last_run_id}
-                    </Anchor>{' '}
-                    <Text span size="xs" c="dimmed">
-                      {formatWhen(entry.last_seen)}
+                    <Tooltip label="pass↔fail changes between consecutive runs of one branch">
+                      <Text size="sm">{entry.flips}</Text>
+                    </Tooltip>
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm" c="dimmed">
+                      {formatWhen(entry.last_seen_at)}
                     </Text>
                   </Table.Td>
                 </Table.Tr>
