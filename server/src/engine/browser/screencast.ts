@@ -20,13 +20,11 @@ export interface FrameSink {
 
 /** How often the watch flag is checked while a case runs. */
 const WATCH_POLL_MS = 1_000;
-/**
- * A screencast can go quiet for good when the page moves to another renderer (a navigation);
- * one that sent nothing for this long is restarted, which also sends a still page's picture.
- */
-const QUIET_RESTART_MS = 3_000;
-const JPEG_QUALITY = 60;
-const MAX_SIZE = { width: 1280, height: 800 };
+/** A frame asked for and not sent within this long is asked for again. */
+const STALLED_FRAME_MS = 3_000;
+/** Each frame costs Chromium a read-back and a JPEG encode; small frames keep that cheap. */
+const JPEG_QUALITY = 50;
+const MAX_SIZE = { width: 800, height: 600 };
 
 /** Width and height from a JPEG's start-of-frame marker, without decoding the image. */
 export function jpegSize(jpeg: Buffer): { width: number; height: number } | undefined {
@@ -45,17 +43,20 @@ export function jpegSize(jpeg: Buffer): { width: number; height: number } | unde
 
 /**
  * Streams a case's page over the Chrome DevTools screencast while someone watches, and not at
- * all otherwise. Chromium sends the next frame only after the last one is acknowledged, so
- * holding the acknowledgement until the frame interval has passed caps the rate at the source
- * instead of encoding frames only to drop them.
+ * all otherwise. A continuous screencast makes Chromium encode and ship every repaint (tens of
+ * JPEGs a second on a busy page), and holding back acknowledgements to slow it down stalls the
+ * page's rendering and the animation-frame checks Playwright's actions wait on. So the cast is
+ * started for one frame at a time: start, take the first frame, acknowledge it, stop, and start
+ * again when the next one is due, `fps` times a second at most.
  */
 export class Screencast {
   private session: CDPSession | undefined;
   private casting = false;
   private stopped = false;
   private readonly poll: NodeJS.Timeout;
-  private ackTimer: NodeJS.Timeout | undefined;
-  private lastFrameAt = 0;
+  private next: NodeJS.Timeout | undefined;
+  /** When the frame being waited for was asked for; undefined when none is. */
+  private askedAt: number | undefined;
 
   constructor(
     private readonly page: Page,
@@ -79,26 +80,28 @@ export class Screencast {
     try {
       const watched = await this.sink.watched();
       if (this.stopped) return;
-      if (watched && !this.casting) await this.start();
-      else if (!watched && this.casting) await this.pause();
-      else if (watched && Date.now() - this.lastFrameAt > QUIET_RESTART_MS) await this.restart();
+      if (watched && !this.casting) {
+        this.casting = true;
+        await this.ask();
+      } else if (!watched && this.casting) await this.pause();
+      else if (this.askedAt !== undefined && Date.now() - this.askedAt > STALLED_FRAME_MS) {
+        // The page moved to another renderer while a frame was asked for: ask again.
+        await this.session?.send('Page.stopScreencast').catch(() => undefined);
+        await this.ask();
+      }
     } catch (error) {
       this.logger?.debug({ err: error }, 'live frames: watch check failed');
     }
   }
 
-  private async restart(): Promise<void> {
-    await this.pause();
-    await this.start();
-  }
-
-  private async start(): Promise<void> {
-    this.casting = true;
-    this.lastFrameAt = Date.now();
+  /** Asks Chromium for the page's next frame. */
+  private async ask(): Promise<void> {
+    if (!this.casting || this.stopped) return;
     if (!this.session) {
       this.session = await this.page.context().newCDPSession(this.page);
-      this.session.on('Page.screencastFrame', (event) => this.onFrame(event));
+      this.session.on('Page.screencastFrame', (event) => void this.onFrame(event));
     }
+    this.askedAt = Date.now();
     await this.session.send('Page.startScreencast', {
       format: 'jpeg',
       quality: JPEG_QUALITY,
@@ -110,24 +113,28 @@ export class Screencast {
   private async pause(): Promise<void> {
     if (!this.casting) return;
     this.casting = false;
-    clearTimeout(this.ackTimer);
+    this.askedAt = undefined;
+    clearTimeout(this.next);
     await this.session?.send('Page.stopScreencast').catch(() => undefined);
   }
 
-  private onFrame(event: { data: string; sessionId: number }): void {
-    if (!this.casting || this.stopped) return;
-    const now = Date.now();
-    this.lastFrameAt = now;
+  private async onFrame(event: { data: string; sessionId: number }): Promise<void> {
+    const session = this.session;
+    if (!session) return;
+    await session.send('Page.screencastFrameAck', { sessionId: event.sessionId }).catch(() => {});
+    if (this.askedAt === undefined || !this.casting || this.stopped) return;
+    const askedAt = this.askedAt;
+    this.askedAt = undefined;
     // The frame size sits in the first few hundred bytes; no need to decode the whole image.
     const head = Buffer.from(event.data.slice(0, 8192), 'base64');
     const size = jpegSize(head) ?? { width: 1, height: 1 };
     this.sink.frame({ data: event.data, ...size });
-    const wait = Math.max(0, 1000 / this.sink.fps - (Date.now() - now));
-    this.ackTimer = setTimeout(() => {
-      if (!this.casting || this.stopped || !this.session) return;
-      this.session
-        .send('Page.screencastFrameAck', { sessionId: event.sessionId })
-        .catch(() => undefined);
+    await session.send('Page.stopScreencast').catch(() => undefined);
+    const wait = Math.max(0, 1000 / this.sink.fps - (Date.now() - askedAt));
+    this.next = setTimeout(() => {
+      this.ask().catch((error: unknown) =>
+        this.logger?.debug({ err: error }, 'live frames: next frame not asked for'),
+      );
     }, wait);
   }
 }
