@@ -20,6 +20,7 @@ import { checkParamsAsync, describeIssues } from './check-params.js';
 import { classifyError, type ErrorClassification } from './classify-error.js';
 import { createHttpClient } from './http-client.js';
 import { maskJson } from './masking.js';
+import { runAsSkill } from './exit-guard.js';
 import { createSkillContext, type CaseListeners, type CaseRecord } from './skill-context.js';
 import { timerDelay } from './timer-delay.js';
 import { toJsonObject } from './to-json-object.js';
@@ -198,7 +199,9 @@ export async function runCase(input: RunCaseInput): Promise<CaseOutcome> {
         input.signal?.removeEventListener('abort', onCancel);
       };
       Promise.resolve()
-        .then(() => input.skill.run(handle.context, checked.params))
+        .then(() =>
+          runAsSkill(input.skill.name, () => input.skill.run(handle.context, checked.params)),
+        )
         .then(
           (value) => resolve({ kind: 'returned', value }),
           (error: unknown) => resolve({ kind: 'threw', error }),
