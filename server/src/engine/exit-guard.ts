@@ -19,12 +19,12 @@ function guardProcessExit(): void {
   if (guarded) return;
   guarded = true;
   const exit = process.exit.bind(process);
-  process.exit = ((code?: number | string | null) => {
+  process.exit = (code?: number | string | null) => {
     const skill = runningSkill.getStore();
     if (skill === undefined) return exit(code);
     throw new SkillError(
       'system',
       `skill "${skill}" called process.exit(${code ?? ''}); a skill must return or throw, never end the worker process`,
     );
-  }) as typeof process.exit;
+  };
 }
