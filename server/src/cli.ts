@@ -5,11 +5,9 @@ import { registerAdminCommands } from './cli/admin-commands.js';
 import { registerRunCommand } from './cli/run-command.js';
 import { registerSkillCommands } from './cli/skill-commands.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { DataDirLockedError, openDatabase } from './db/index.js';
 import { QUEUE_NAMES, WORKER_QUEUES, isQueueName, type QueueName } from './queues/job-catalog.js';
-import { RedisUnavailableError } from './redis/index.js';
 import { createLogger } from './runtime/logger.js';
-import { startRuntime, type RuntimeRoles } from './runtime/runtime.js';
+import type { Runtime, RuntimeRoles } from './runtime/runtime.js';
 import { VERSION } from './runtime/version.js';
 
 /** Exit codes: 0 ok, 2 usage or configuration error, 3 infrastructure unavailable. */
@@ -50,7 +48,9 @@ function configOrExit(): Config {
 }
 
 /** One line a person can act on for the ways start-up commonly fails; the raw error otherwise. */
-function startFailure(error: unknown, config: Config): string {
+async function startFailure(error: unknown, config: Config): Promise<string> {
+  const { DataDirLockedError } = await import('./db/index.js');
+  const { RedisUnavailableError } = await import('./redis/index.js');
   if (error instanceof RedisUnavailableError || error instanceof DataDirLockedError)
     return error.message;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -66,7 +66,9 @@ function startFailure(error: unknown, config: Config): string {
 async function serve(role: string, roles: RuntimeRoles): Promise<void> {
   const config = configOrExit();
   const logger = createLogger(config, role);
-  let runtime: Awaited<ReturnType<typeof startRuntime>> | undefined;
+  // Loaded here, not at the top: `webguard run` in a CI job should not pay for the server.
+  const { startRuntime } = await import('./runtime/runtime.js');
+  let runtime: Runtime | undefined;
   // A skill that forgets to await a promise must not take down every case on this worker.
   process.on('unhandledRejection', (reason) =>
     logger.error(
@@ -83,9 +85,12 @@ async function serve(role: string, roles: RuntimeRoles): Promise<void> {
     },
   );
   try {
+    // Loaded here, not at the top: the runtime pulls in everything (browser, S3, tracing), and
+    // commands such as `webguard run` in a CI job should start in a blink.
+    const { startRuntime } = await import('./runtime/runtime.js');
     runtime = await startRuntime(config, roles, logger);
   } catch (error) {
-    process.stderr.write(`${startFailure(error, config)}\n`);
+    process.stderr.write(`${await startFailure(error, config)}\n`);
     process.exit(EXIT_INFRASTRUCTURE);
   }
   if (runtime.url) {
@@ -141,6 +146,7 @@ program
   .action(async () => {
     const config = configOrExit();
     const logger = createLogger(config, 'migrate');
+    const { openDatabase } = await import('./db/index.js');
     const database = await openDatabase({ databaseUrl: config.databaseUrl, home: config.home });
     try {
       await database.migrate();
