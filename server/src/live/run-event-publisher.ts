@@ -44,6 +44,11 @@ type AppendCommand = (
 const OPEN_RUN_TTL_SECONDS = 7 * 86_400;
 /** Events waiting for Redis at most; past it new ones are dropped, so a case never waits. */
 const DEFAULT_MAX_PENDING = 10_000;
+/**
+ * A caller that awaits an event waits this long at most: while Redis is away the event stays
+ * queued on the connection and goes out, in order, when it is back.
+ */
+const MAX_WAIT_MS = 500;
 
 export interface RunEventPublisherOptions {
   /** Events kept per run (approximate trim). */
@@ -93,7 +98,7 @@ export class RunEventPublisher implements RunEventSink {
     }
     const finished = draft.type === 'execution.finished';
     this.pending++;
-    return this.append(
+    const appended = this.append(
       this.keys.seq(draft.execution_id),
       this.keys.stream(draft.execution_id),
       JSON.stringify(event),
@@ -115,6 +120,12 @@ export class RunEventPublisher implements RunEventSink {
       .finally(() => {
         this.pending--;
       });
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), MAX_WAIT_MS);
+      timer.unref();
+    });
+    return Promise.race([appended, gaveUp]).finally(() => clearTimeout(timer));
   }
 
   /** Counts drops and says so at most every 10 s, so a Redis outage does not flood the log. */

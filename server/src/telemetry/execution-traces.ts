@@ -4,6 +4,17 @@ import type { Logger } from 'pino';
 
 /** A run's trace context outlives its trigger by this much at most. */
 const TTL_SECONDS = 2 * 86_400;
+/** Tracing never holds up a run: a Redis that does not answer in time means no parent. */
+const MAX_WAIT_MS = 500;
+
+function bounded<T>(work: Promise<T>, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), MAX_WAIT_MS);
+    timer.unref();
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Carries a run's trace context from the API request that triggered it to every job of the run.
@@ -30,7 +41,10 @@ export class ExecutionTraces {
     propagation.inject(context.active(), carrier);
     if (!carrier.traceparent) return;
     try {
-      await this.redis.set(this.key(executionId), JSON.stringify(carrier), 'EX', TTL_SECONDS);
+      await bounded(
+        this.redis.set(this.key(executionId), JSON.stringify(carrier), 'EX', TTL_SECONDS),
+        null,
+      );
     } catch (error) {
       this.logger.debug({ err: error, execution_id: executionId }, 'trace context not kept');
     }
@@ -40,7 +54,7 @@ export class ExecutionTraces {
   async parentOf(executionId: number): Promise<Context> {
     if (!this.enabled) return context.active();
     try {
-      const json = await this.redis.get(this.key(executionId));
+      const json = await bounded(this.redis.get(this.key(executionId)), null);
       if (!json) return context.active();
       return propagation.extract(context.active(), JSON.parse(json) as Record<string, string>);
     } catch (error) {
