@@ -66,8 +66,6 @@ async function startFailure(error: unknown, config: Config): Promise<string> {
 async function serve(role: string, roles: RuntimeRoles): Promise<void> {
   const config = configOrExit();
   const logger = createLogger(config, role);
-  // Loaded here, not at the top: `webguard run` in a CI job should not pay for the server.
-  const { startRuntime } = await import('./runtime/runtime.js');
   let runtime: Runtime | undefined;
   // A skill that forgets to await a promise must not take down every case on this worker.
   process.on('unhandledRejection', (reason) =>

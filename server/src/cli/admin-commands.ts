@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { text } from 'node:stream/consumers';
 import { InvalidArgumentError, type Command } from 'commander';
 import { CreateApiTokenBody, CreateUserBody, USER_ROLES, UserRole } from '@webguard/shared';
-import { AuthService, TokenSigner } from '../auth/index.js';
+import type { AuthService } from '../auth/index.js';
 import { ConfigError, loadConfig } from '../config.js';
-import { AuthRepository, DataDirLockedError, openDatabase } from '../db/index.js';
+import type { AuthRepository } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { createLogger } from '../runtime/logger.js';
 import { loadSecretKey } from '../runtime/secret-key.js';
@@ -53,6 +53,9 @@ async function withAccounts(
     process.exitCode = EXIT_USAGE;
     return;
   }
+  // The database drivers load only for these commands, not for every CLI start.
+  const { AuthRepository, DataDirLockedError, openDatabase } = await import('../db/index.js');
+  const { AuthService, TokenSigner } = await import('../auth/index.js');
   let database;
   try {
     database = await openDatabase({ databaseUrl: config.databaseUrl, home: config.home });
