@@ -314,6 +314,7 @@ export async function startRuntime(
         const endpoint = await startMetricsServer(metrics, {
           host: config.host,
           port: metricsPort,
+          token: config.auth.metricsToken,
           logger,
         });
         closers.push(() => endpoint.close());
