@@ -14,14 +14,17 @@ COPY shared/package.json shared/
 COPY server/package.json server/
 COPY skills/package.json skills/
 COPY desktop/package.json desktop/
-# The desktop app is not part of the server image: install only the server's workspaces.
-RUN npm ci --include-workspace-root --workspace shared --workspace server --workspace skills
+RUN npm ci
 COPY tsconfig.base.json tsconfig.json ./
 COPY shared shared
 COPY server server
 COPY skills skills
-RUN npx tsc -b shared server skills \
- && npm prune --omit=dev --include-workspace-root --workspace shared --workspace server --workspace skills
+# The desktop workspace only for its renderer, which the API serves as the web UI at `/`.
+COPY desktop desktop
+RUN npx tsc -b shared server skills && npm run build:web -w desktop
+# Production dependencies of the server's workspaces only (no Electron, no build tools).
+RUN rm -rf node_modules shared/node_modules server/node_modules skills/node_modules \
+ && npm ci --omit=dev --include-workspace-root --workspace shared --workspace server --workspace skills
 
 # --- runtime: Node, Debian's Chromium and fonts, the compiled app, a non-root user -----------
 FROM node:20-bookworm-slim AS runtime
@@ -50,6 +53,7 @@ COPY --from=build /app/server/dist server/dist
 COPY --from=build /app/server/drizzle server/drizzle
 # Skills are compiled on the fly from their TypeScript sources, with their own dependencies.
 COPY --from=build /app/skills skills
+COPY --from=build /app/desktop/dist/web desktop/dist/web
 RUN ln -s /app/server/dist/cli.js /usr/local/bin/webguard && chmod +x /app/server/dist/cli.js
 USER webguard
 VOLUME ["/var/lib/webguard"]
