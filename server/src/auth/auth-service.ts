@@ -169,6 +169,16 @@ export class AuthService {
     return this.repository.revokeToken(id);
   }
 
+  /** Changes a user's own password after checking the current one. */
+  async changePassword(userId: number, current: string, next: string): Promise<void> {
+    const record = await this.repository.findUser(userId);
+    if (!record || !(await verifyPassword(record.passwordHash ?? DUMMY_HASH, current)))
+      throw new AppError(400, 'VALIDATION_FAILED', 'the current password is wrong', [
+        { path: 'current_password', message: 'does not match' },
+      ]);
+    await this.repository.updateUser(userId, { passwordHash: await hashPassword(next) });
+  }
+
   async createUser(body: CreateUserBody): Promise<User> {
     await this.checkProjects(body.memberships);
     return this.repository.createUser({

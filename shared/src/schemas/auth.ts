@@ -84,6 +84,13 @@ export const CreateUserBody = z.strictObject({
 });
 export type CreateUserBody = z.infer<typeof CreateUserBody>;
 
+/** A signed-in user changing their own password. */
+export const ChangePasswordBody = z.strictObject({
+  current_password: z.string().min(1).max(1024),
+  new_password: Password,
+});
+export type ChangePasswordBody = z.infer<typeof ChangePasswordBody>;
+
 export const UpdateUserBody = z
   .strictObject({
     name: z.string().trim().max(200).nullable(),

@@ -4,6 +4,7 @@ import {
   ApiError,
   ApiToken,
   ApiTokenListQuery,
+  ChangePasswordBody,
   CreateApiTokenBody,
   CreatedApiToken,
   IdParams,
@@ -22,7 +23,7 @@ const tags = ['auth'];
 /** Tokens are managed by people: a token cannot mint or revoke tokens. */
 function requireUser(principal: Principal): number {
   if (principal.kind !== 'user' || principal.userId === null)
-    throw forbidden('API tokens cannot manage tokens; sign in as a user');
+    throw forbidden('an API token cannot do this; sign in as a user');
   return principal.userId;
 }
 
@@ -71,6 +72,25 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => auth.me(principalOf(request)),
+  );
+
+  app.post(
+    '/auth/password',
+    {
+      // Its own counter: guessing the current password is rate limited like signing in.
+      config: { rateLimit: { ...app.limits.login, groupId: 'password' } },
+      schema: {
+        tags,
+        summary: 'Change your own password',
+        body: ChangePasswordBody,
+        response: { 204: z.null(), 400: ApiError, 403: ApiError, 429: ApiError },
+      },
+    },
+    async (request, reply) => {
+      const userId = requireUser(principalOf(request));
+      await auth.changePassword(userId, request.body.current_password, request.body.new_password);
+      return reply.code(204).send(null);
+    },
   );
 
   app.get(
