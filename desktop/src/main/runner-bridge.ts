@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { LocalRunEvent, LocalRunState } from '@webguard/shared';
+import type { LocalRunEvent, LocalRunFrame, LocalRunState } from '@webguard/shared';
 import type { LocalRunnerHost } from '@webguard/server/dist/local-runner/index.js';
 import { checkedPush } from './ipc.js';
 
@@ -47,10 +47,18 @@ export function bridgeRunner(host: LocalRunnerHost, target: () => PushTarget | n
         window.send('runner:state', checkedPush('runner:state', payload));
     });
   };
+  // Frames skip the queue: the newest one matters, not the order against events.
+  const onFrame = (payload: LocalRunFrame) => {
+    const window = target();
+    if (window && !window.isDestroyed())
+      window.send('runner:frame', checkedPush('runner:frame', payload));
+  };
   host.on('event', onEvent);
   host.on('state', onState);
+  host.on('frame', onFrame);
   return () => {
     host.off('event', onEvent);
     host.off('state', onState);
+    host.off('frame', onFrame);
   };
 }

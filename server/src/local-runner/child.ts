@@ -32,6 +32,7 @@ async function handle(raw: unknown): Promise<void> {
       chromiumPath: message.chromium_path,
       onLoaded: (loaded) => void send({ type: 'skill', skill: describe(loaded) }),
       emit: (event) => void send({ type: 'event', event }),
+      onFrame: (frame) => void send({ type: 'frame', frame }),
     });
     await send({ type: 'done' });
   }

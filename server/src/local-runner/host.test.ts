@@ -11,7 +11,7 @@ const cache = fileURLToPath(new URL('../../../node_modules/.cache', import.meta.
 mkdirSync(cache, { recursive: true });
 const root = mkdtempSync(join(cache, 'wg-local-runner-'));
 
-function skillFolder(name: string, body: string): string {
+function skillFolder(name: string, body: string, category = 'api'): string {
   const folder = join(root, name);
   mkdirSync(folder, { recursive: true });
   writeFileSync(
@@ -19,7 +19,7 @@ function skillFolder(name: string, body: string): string {
     `import { defineSkill, z } from '@webguard/shared';
 export default defineSkill({
   name: '${name}',
-  category: 'api',
+  category: '${category}',
   version: '1.0.0',
   description: 'local runner test skill',
   params: z.object({ word: z.string().default('hello') }),
@@ -103,6 +103,26 @@ describe('LocalRunnerHost', () => {
     const after = host.start({ folder: skillFolder('after', `return { ok: true };`) });
     await until(() => finishedRuns(after).length === 1, 'the run after them');
     expect(finishedRuns(after)[0]).toMatchObject({ status: 'passed' });
+  });
+
+  it('runs a browser skill headless, with live frames and its screenshot as a file', async () => {
+    const frames: number[] = [];
+    host.on('frame', ({ frame }) => frames.push(frame.frame));
+    const folder = skillFolder(
+      'looker',
+      `await ctx.page!.setContent('<h1 style="font-size:64px">local run</h1>');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await ctx.screenshot('page');`,
+      'browser',
+    );
+    const runId = host.start({ folder });
+    await until(() => finishedRuns(runId).length === 1, 'the browser run');
+    expect(finishedRuns(runId)[0]).toMatchObject({ status: 'passed' });
+    const artifact = of(runId).find((event) => event.type === 'artifact.added');
+    expect(artifact).toMatchObject({
+      artifact: { kind: 'screenshot', url: expect.stringMatching(/^file:.*page/) },
+    });
+    expect(frames.length).toBeGreaterThan(0);
   });
 
   it('says why a folder does not hold a skill', async () => {

@@ -9,6 +9,7 @@ import {
   LocalRunRequest,
   LocalRunnerChildMessage,
   type LocalRunEvent,
+  type LocalRunFrame,
   type LocalRunState,
   type LocalRunnerHostMessage,
   type LocalSkill,
@@ -30,6 +31,7 @@ export interface LocalRunnerHostOptions {
 
 interface HostEvents {
   event: [LocalRunEvent];
+  frame: [LocalRunFrame];
   state: [LocalRunState];
   /** What each run found in its folder, before it runs it. */
   skill: [{ run_id: string; skill: LocalSkill }];
@@ -245,6 +247,8 @@ export class LocalRunnerHost extends EventEmitter<HostEvents> {
       if (message.type === 'event') {
         if (message.event.type === 'execution.started') this.setState(run, 'running', null);
         this.forward(run, message.event);
+      } else if (message.type === 'frame') {
+        this.emit('frame', { run_id: run.id, frame: message.frame });
       } else if (message.type === 'skill') {
         this.emit('skill', { run_id: run.id, skill: message.skill });
       } else if (message.type === 'done') {

@@ -5,12 +5,14 @@ import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   LIVE_EVENTS_VERSION,
+  type BrowserFrame,
   type CaseOutcome,
   type JsonObject,
   type RunEvent,
   type RunEventDraft,
 } from '@webguard/shared';
 import { BrowserPool, runCase, type ArtifactFile, type ArtifactSink } from '../engine/index.js';
+import type { FrameSink } from '../engine/browser/index.js';
 import { createSkillImporter } from '../skills/import-skill-module.js';
 import { SKILL_FILES, loadFolder, type LoadedSkill } from '../skills/load-skills.js';
 
@@ -48,6 +50,8 @@ export interface RunSkillFolderOptions {
   artifactsDir?: string;
   /** Told whether the folder loaded, before anything runs. */
   onLoaded?: (loaded: FolderSkill) => void;
+  /** Receives live frames of a browser skill's page; none are taken without it. */
+  onFrame?: (frame: BrowserFrame) => void;
   /** Receives every event, in order, numbered from 1. */
   emit: (event: RunEvent) => void;
   signal?: AbortSignal;
@@ -56,6 +60,8 @@ export interface RunSkillFolderOptions {
 /** The local runner has no database: its one run is execution 0 and its one case has id 0. */
 const LOCAL_EXECUTION = 0;
 const LOCAL_CASE = 0;
+/** Enough to follow a page move by move without flooding IPC. */
+const LOCAL_FRAMES_PER_SECOND = 4;
 
 /** Keeps a local run's files in a folder and announces each one as it lands. */
 class FolderSink implements ArtifactSink {
@@ -171,6 +177,24 @@ export async function runSkillFolder(options: RunSkillFolderOptions): Promise<Ca
           ...(options.chromiumPath ? { chromiumPath: options.chromiumPath } : {}),
         })
       : undefined;
+  const { onFrame } = options;
+  let frameCount = 0;
+  // Someone always watches a local run: the app or the terminal that started it.
+  const frames: FrameSink | undefined = onFrame && {
+    fps: LOCAL_FRAMES_PER_SECOND,
+    watched: () => Promise.resolve(true),
+    frame: (frame) => {
+      frameCount += 1;
+      onFrame({
+        v: LIVE_EVENTS_VERSION,
+        type: 'browser.frame',
+        ...ref,
+        frame: frameCount,
+        time: new Date().toISOString(),
+        ...frame,
+      });
+    },
+  };
   emit({ ...ref, type: 'case.started', skill_name: definition.name, attempt: 1 });
   try {
     const outcome = await runCase({
@@ -182,6 +206,7 @@ export async function runSkillFolder(options: RunSkillFolderOptions): Promise<Ca
       signal: options.signal,
       browsers,
       artifacts: sink,
+      frames,
       onLog: (entry) => emit({ ...ref, type: 'log', entry }),
       onStepStart: (step) => emit({ ...ref, type: 'step.started', name: step.name }),
       onStep: (step) => emit({ ...ref, type: 'step.finished', step }),

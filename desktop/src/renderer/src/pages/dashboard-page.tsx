@@ -127,7 +127,14 @@ export function DashboardPage() {
 
   return (
     <>
-      <PageHeader title="Dashboard" subtitle={`The last ${runs.length} runs on this server`} />
+      <PageHeader
+        title="Dashboard"
+        subtitle={
+          runs.length === 1
+            ? 'The one run on this server'
+            : `The last ${runs.length} runs on this server`
+        }
+      />
       <SimpleGrid cols={{ base: 2, lg: 5 }} mb="lg">
         <StatCard
           label="Pass rate"
@@ -140,7 +147,7 @@ export function DashboardPage() {
         <StatCard
           label="Avg duration"
           value={formatDuration(avg)}
-          hint={`over ${durations.length} finished runs`}
+          hint={`over ${durations.length} finished run${durations.length === 1 ? '' : 's'}`}
           icon={<IconClockHour4 size={20} />}
           color="blue"
           testid="stat-duration"
@@ -313,7 +320,7 @@ function DailyTrend({ refresh }: { refresh: number }) {
               <Line
                 yAxisId="rate"
                 dataKey="pass_rate"
-                name="pass rate (%)"
+                name="runs passed (%)"
                 stroke="#4c6ef5"
                 strokeWidth={2}
                 dot={{ r: 3 }}
