@@ -41,19 +41,7 @@ const api = () => t;
 const post = async (url: string, payload: unknown, headers: Record<string, string> = {}) =>
   api().inject({ method: 'POST', url, payload: payload as object, headers });
 
-async function suiteWith(
-  suite: Record<string, unknown>,
-  cases: Record<string, unknown>[],
-): Promise<number> {
-  const created = await post('/api/v1/suites', suite);
-  expect(created.statusCode, created.body).toBe(201);
-  const id = created.json().id as number;
-  for (const testCase of cases) {
-    const response = await post(`/api/v1/suites/${id}/cases`, testCase);
-    expect(response.statusCode, response.body).toBe(201);
-  }
-  return id;
-}
+const suiteWith = (suite: object, cases: object[]) => t.suiteWith(suite, cases);
 
 async function runToEnd(body: Record<string, unknown>) {
   const triggered = await post('/api/v1/executions', body);

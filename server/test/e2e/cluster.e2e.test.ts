@@ -63,15 +63,7 @@ const post = (url: string, payload: unknown) =>
 const rows = async <T>(query: ReturnType<typeof sql>) =>
   ((await t.runtime.database.db.execute(query)) as unknown as { rows: T[] }).rows;
 
-async function suiteWith(
-  suite: Record<string, unknown>,
-  cases: Record<string, unknown>[],
-): Promise<number> {
-  const id = (await post('/api/v1/suites', suite)).json().id as number;
-  for (const testCase of cases)
-    expect((await post(`/api/v1/suites/${id}/cases`, testCase)).statusCode).toBe(201);
-  return id;
-}
+const suiteWith = (suite: object, cases: object[]) => t.suiteWith(suite, cases);
 
 /** Waits until the (only) case of the execution is running on some worker. */
 const caseRunning = (id: number) =>

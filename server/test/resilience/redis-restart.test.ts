@@ -46,14 +46,7 @@ const post = (url: string, payload: object, headers: Record<string, string> = {}
 const rows = async <T>(query: ReturnType<typeof sql>) =>
   ((await t.runtime.database.db.execute(query)) as unknown as { rows: T[] }).rows;
 
-async function suiteWith(suite: object, cases: object[]): Promise<number> {
-  const id = (await post('/api/v1/suites', suite)).json().id as number;
-  for (const testCase of cases) {
-    const created = await post(`/api/v1/suites/${id}/cases`, testCase);
-    expect(created.statusCode, created.body).toBe(201);
-  }
-  return id;
-}
+const suiteWith = (suite: object, cases: object[]) => t.suiteWith(suite, cases);
 
 describe('Redis restarted mid-run', () => {
   it('loses no case, reports itself not ready while Redis is down, and refuses triggers fast', async () => {

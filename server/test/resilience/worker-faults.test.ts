@@ -39,14 +39,7 @@ async function rows<T>(query: ReturnType<typeof sql>): Promise<T[]> {
   }
 }
 
-async function suiteWith(suite: object, cases: object[]): Promise<number> {
-  const id = (await post('/api/v1/suites', suite)).json().id as number;
-  for (const testCase of cases) {
-    const created = await post(`/api/v1/suites/${id}/cases`, testCase);
-    expect(created.statusCode, created.body).toBe(201);
-  }
-  return id;
-}
+const suiteWith = (suite: object, cases: object[]) => t.suiteWith(suite, cases);
 
 const finished = (id: number) =>
   waitFor(

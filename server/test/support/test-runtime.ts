@@ -29,6 +29,8 @@ export interface TestRuntime {
   inject(options: InjectOptions | string): Promise<LightMyRequestResponse>;
   /** Headers an out-of-process client (fetch, Socket.IO, a browser) sends to act as an administrator. */
   authHeaders(): Record<string, string>;
+  /** Creates a suite with these cases through the API; returns its id, throws on any refusal. */
+  suiteWith(suite: object, cases: object[]): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -79,6 +81,24 @@ export async function startTestRuntime(
     authHeaders() {
       if (!accessToken) throw new Error('this test runtime has no API role to sign in to');
       return { authorization: `Bearer ${accessToken}` };
+    },
+    async suiteWith(suite, cases) {
+      const created = await testRuntime.inject({
+        method: 'POST',
+        url: '/api/v1/suites',
+        payload: suite,
+      });
+      if (created.statusCode !== 201) throw new Error(`suite refused: ${created.body}`);
+      const id = created.json<{ id: number }>().id;
+      for (const testCase of cases) {
+        const response = await testRuntime.inject({
+          method: 'POST',
+          url: `/api/v1/suites/${id}/cases`,
+          payload: testCase,
+        });
+        if (response.statusCode !== 201) throw new Error(`case refused: ${response.body}`);
+      }
+      return id;
     },
     async stop() {
       await runtime.close();
