@@ -49,16 +49,19 @@ describe('hostile HTTP', () => {
     const { answer, sent } = await rawRequest(
       `POST /api/v1/suites HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${auth.authorization}\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\n\r\n`,
       (socket) => {
-        // Writes the body as fast as the server takes it, until it hangs up.
+        // Starts the body, then goes on as fast as the server takes it once it has answered. A
+        // client still writing when the server hangs up would get a reset that can discard the
+        // answer before it is read, so the answer is awaited first.
         const chunk = Buffer.alloc(1024 * 1024, 0x20);
-        let written = 0;
+        let written = chunk.length;
+        socket.write(chunk);
         const pump = () => {
           while (written < size && !socket.destroyed) {
             written += chunk.length;
             if (!socket.write(chunk)) return void socket.once('drain', pump);
           }
         };
-        pump();
+        socket.once('data', () => setTimeout(pump, 50));
         return () => written;
       },
     );
