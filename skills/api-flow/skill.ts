@@ -11,11 +11,11 @@ import {
   HTTP_METHODS,
   JsonAssertion,
   JsonPathText,
-  METHODS_WITHOUT_BODY,
   checkJsonAssertion,
   describeStatus,
   selectJsonPath,
   statusMatches,
+  withRequestBodyRules,
 } from '../lib/http.js';
 import { NAME_PATTERN, fillJson, fillText, placeholdersIn } from './placeholders.js';
 
@@ -38,8 +38,8 @@ const Capture = z
   })
   .describe('a value of the response kept for later requests');
 
-const Step = z
-  .object({
+const Step = withRequestBodyRules(
+  z.object({
     name: z
       .string()
       .min(1)
@@ -72,18 +72,8 @@ const Step = z
       .max(600_000)
       .default(30_000)
       .describe('time limit for the request (ms)'),
-  })
-  .refine((step) => step.body === undefined || step.json === undefined, {
-    message: 'give either body or json, not both',
-    path: ['json'],
-  })
-  .refine(
-    (step) =>
-      !METHODS_WITHOUT_BODY.includes(step.method) ||
-      (step.body === undefined && step.json === undefined),
-    { message: 'GET and HEAD requests cannot have a body', path: ['method'] },
-  )
-  .describe('one request of the flow');
+  }),
+).describe('one request of the flow');
 type Step = z.output<typeof Step>;
 
 const Params = z

@@ -11,17 +11,17 @@ import {
   ExpectedStatus,
   HTTP_METHODS,
   JsonAssertion,
-  METHODS_WITHOUT_BODY,
   checkJsonAssertion,
   describeStatus,
   statusMatches,
+  withRequestBodyRules,
 } from '../lib/http.js';
 
 /** A JSON body up to this size is kept in the outputs, for later cases to read. */
 const MAX_OUTPUT_BODY_BYTES = 64 * 1024;
 
-const Params = z
-  .object({
+const Params = withRequestBodyRules(
+  z.object({
     url: z
       .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
       .describe('URL to request'),
@@ -50,20 +50,8 @@ const Params = z
       .max(600_000)
       .default(30_000)
       .describe('time limit for the request (ms)'),
-  })
-  .refine((params) => params.body === undefined || params.json === undefined, {
-    message: 'give either body or json, not both',
-    path: ['json'],
-  })
-  .refine(
-    (params) =>
-      !METHODS_WITHOUT_BODY.includes(params.method) ||
-      (params.body === undefined && params.json === undefined),
-    {
-      message: 'GET and HEAD requests cannot have a body',
-      path: ['method'],
-    },
-  );
+  }),
+);
 type Params = z.output<typeof Params>;
 
 function outputsOf(response: HttpResponse): JsonObject {

@@ -112,3 +112,19 @@ export function checkJsonAssertion(
     ctx.expect(text, assertion.path).toMatch(new RegExp(assertion.matches));
   }
 }
+
+/** A request's body rules: `body` or `json`, not both, and none on GET or HEAD. */
+export function withRequestBodyRules<
+  T extends z.ZodType<{ method: string; body?: string | undefined; json?: unknown }>,
+>(request: T): T {
+  return request
+    .refine((r) => r.body === undefined || r.json === undefined, {
+      message: 'give either body or json, not both',
+      path: ['json'],
+    })
+    .refine(
+      (r) =>
+        !METHODS_WITHOUT_BODY.includes(r.method) || (r.body === undefined && r.json === undefined),
+      { message: 'GET and HEAD requests cannot have a body', path: ['method'] },
+    );
+}
