@@ -490,8 +490,10 @@ describe('schedules', () => {
     const runs = await waitFor(
       async () => {
         const list = (await api().inject(`/api/v1/executions?suite_id=${id}`)).json();
-        const done = await queue.getJobCounts('completed');
-        return (done.completed ?? 0) >= 2 ? list.items : undefined;
+        const states = await Promise.all(
+          [1, 2].map((attempt) => queue.getJobState(`tick-${id}-${attempt}`)),
+        );
+        return states.every((state) => state === 'completed') ? list.items : undefined;
       },
       { what: 'both tick jobs to complete' },
     );
