@@ -487,16 +487,17 @@ describe('schedules', () => {
         { suite_id: id },
         { jobId: `tick-${id}-${attempt}`, prevMillis: tick },
       );
-    const runs = await waitFor(
+    await waitFor(
       async () => {
-        const list = (await api().inject(`/api/v1/executions?suite_id=${id}`)).json();
         const states = await Promise.all(
           [1, 2].map((attempt) => queue.getJobState(`tick-${id}-${attempt}`)),
         );
-        return states.every((state) => state === 'completed') ? list.items : undefined;
+        return states.every((state) => state === 'completed') || undefined;
       },
       { what: 'both tick jobs to complete' },
     );
+    // Read only after both jobs are done: a list read earlier could predate the first run.
+    const runs = (await api().inject(`/api/v1/executions?suite_id=${id}`)).json().items;
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ triggered_by: 'schedule' });
   });
