@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type {
   ApiToken,
@@ -66,18 +66,57 @@ export class AuthService {
     return this.issue(record.user.id);
   }
 
+  /**
+   * Swaps a live refresh token for a new pair; the presented one stops working. A token that was
+   * already swapped means a copy is in someone else's hands: its whole session is revoked.
+   */
   async refresh(refreshToken: string): Promise<TokenPair> {
+    const refused = unauthorized('the refresh token is invalid, expired or revoked; sign in again');
     const verified = await this.signer.verify(refreshToken, 'refresh');
-    const record = verified && (await this.repository.findUser(verified.userId));
-    if (!record || record.user.disabled)
-      throw unauthorized('the refresh token is invalid or expired; sign in again');
-    return this.issue(record.user.id);
+    if (!verified?.jti) throw refused;
+    const next = this.nextRefreshToken(verified.userId);
+    const rotation = await this.repository.rotateRefreshToken(verified.jti, next);
+    if (rotation.outcome === 'reused') {
+      await this.repository.revokeRefreshFamily(rotation.familyId, 'reuse');
+      this.logger.warn(
+        { userId: rotation.userId },
+        'a refresh token was used twice; its session is revoked',
+      );
+    }
+    if (rotation.outcome !== 'rotated') throw refused;
+    const record = await this.repository.findUser(rotation.userId);
+    if (!record || record.user.disabled) throw refused;
+    return this.pair(record.user.id, next.jti);
   }
 
+  /** Ends the sign-in session a refresh token belongs to; nothing issued in it refreshes again. */
+  async logout(refreshToken: string): Promise<void> {
+    const verified = await this.signer.verify(refreshToken, 'refresh');
+    const familyId = verified?.jti && (await this.repository.findRefreshFamily(verified.jti));
+    if (!familyId)
+      throw unauthorized('the refresh token is invalid or expired: there is no session to end');
+    await this.repository.revokeRefreshFamily(familyId, 'logout');
+  }
+
+  /** A new sign-in session: the first refresh token of a new family. */
   private async issue(userId: number): Promise<TokenPair> {
+    const next = this.nextRefreshToken(userId);
+    await this.repository.createRefreshToken({ ...next, familyId: randomUUID() });
+    return this.pair(userId, next.jti);
+  }
+
+  private nextRefreshToken(userId: number) {
+    return {
+      jti: randomUUID(),
+      userId,
+      expiresAt: new Date(Date.now() + this.signer.refreshTtl * 1000),
+    };
+  }
+
+  private async pair(userId: number, refreshJti: string): Promise<TokenPair> {
     return {
       access_token: await this.signer.sign(userId, 'access'),
-      refresh_token: await this.signer.sign(userId, 'refresh'),
+      refresh_token: await this.signer.sign(userId, 'refresh', refreshJti),
       expires_in: this.signer.accessTtl,
       token_type: 'Bearer',
     };
@@ -177,6 +216,7 @@ export class AuthService {
         { path: 'current_password', message: 'does not match' },
       ]);
     await this.repository.updateUser(userId, { passwordHash: await hashPassword(next) });
+    await this.repository.revokeUserRefreshTokens(userId, 'account');
   }
 
   async createUser(body: CreateUserBody): Promise<User> {
@@ -190,15 +230,19 @@ export class AuthService {
     });
   }
 
+  /** Disabling a user or setting their password also ends every session they have. */
   async updateUser(id: number, body: UpdateUserBody): Promise<User> {
     if (body.memberships) await this.checkProjects(body.memberships);
-    return this.repository.updateUser(id, {
+    const user = await this.repository.updateUser(id, {
       name: body.name,
       passwordHash: body.password === undefined ? undefined : await hashPassword(body.password),
       isAdmin: body.is_admin,
       disabled: body.disabled,
       memberships: body.memberships,
     });
+    if (body.disabled === true || body.password !== undefined)
+      await this.repository.revokeUserRefreshTokens(id, 'account');
+    return user;
   }
 
   private async checkProjects(memberships: { project_id: number; role: UserRole }[]) {

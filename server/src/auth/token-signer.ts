@@ -11,6 +11,8 @@ export type TokenUse = 'access' | 'refresh';
 export interface VerifiedToken {
   userId: number;
   use: TokenUse;
+  /** The token's id (`jti`); refresh tokens always carry one, so they can be revoked. */
+  jti: string | undefined;
 }
 
 /** Signs and checks the JWTs of signed-in users, keyed from the cluster's shared secret key. */
@@ -29,8 +31,14 @@ export class TokenSigner {
     return this.ttl.access;
   }
 
-  sign(userId: number, use: TokenUse): Promise<string> {
-    return new SignJWT({ use })
+  get refreshTtl(): number {
+    return this.ttl.refresh;
+  }
+
+  sign(userId: number, use: TokenUse, jti?: string): Promise<string> {
+    const jwt = new SignJWT({ use });
+    if (jti !== undefined) jwt.setJti(jti);
+    return jwt
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
       .setSubject(String(userId))
       .setIssuer(JWT_ISSUER)
@@ -51,7 +59,8 @@ export class TokenSigner {
       });
       const userId = Number(payload.sub);
       if (payload['use'] !== use || !Number.isSafeInteger(userId) || userId <= 0) return undefined;
-      return { userId, use };
+      if (use === 'refresh' && typeof payload.jti !== 'string') return undefined;
+      return { userId, use, jti: payload.jti };
     } catch (error) {
       if (error instanceof errors.JOSEError) return undefined;
       throw error;

@@ -1,8 +1,15 @@
-import { and, asc, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import type { ApiToken, Project, ProjectMembership, User, UserRole } from '@webguard/shared';
 import { conflict, isUniqueViolation, notFound } from '../errors.js';
 import type { Database } from './database.js';
-import { apiTokens, projectMembers, projects, users } from './schema.js';
+import {
+  apiTokens,
+  projectMembers,
+  projects,
+  refreshTokens,
+  type RefreshTokenRevocation,
+  users,
+} from './schema.js';
 
 type UserRow = typeof users.$inferSelect;
 type TokenRow = typeof apiTokens.$inferSelect;
@@ -30,6 +37,22 @@ export interface NewApiToken {
   createdBy: number | null;
   expiresAt: Date | null;
 }
+
+export interface NewRefreshToken {
+  jti: string;
+  familyId: string;
+  userId: number;
+  expiresAt: Date;
+}
+
+/** What presenting a refresh token for rotation found. */
+export type RefreshRotation =
+  /** It was live: it is now spent and `next` replaces it in its family. */
+  | { outcome: 'rotated'; userId: number }
+  /** It had already been rotated: someone holds a copy. */
+  | { outcome: 'reused'; userId: number; familyId: string }
+  /** Unknown, expired, or revoked by a sign-out or an account change. */
+  | { outcome: 'refused' };
 
 const toProject = (row: typeof projects.$inferSelect): Project => ({
   id: row.id,
@@ -279,5 +302,77 @@ export class AuthRepository {
           ),
         ),
       );
+  }
+
+  /** Records a new refresh token, clearing the user's expired ones so the table stays small. */
+  async createRefreshToken(input: NewRefreshToken): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx
+        .delete(refreshTokens)
+        .where(
+          and(eq(refreshTokens.userId, input.userId), lt(refreshTokens.expiresAt, sql`now()`)),
+        );
+      await tx.insert(refreshTokens).values(input);
+    });
+  }
+
+  /**
+   * Spends a live refresh token and records its successor in the same family, in one
+   * transaction: of two requests racing with one token, only one gets a successor.
+   */
+  async rotateRefreshToken(
+    jti: string,
+    next: Omit<NewRefreshToken, 'familyId'>,
+  ): Promise<RefreshRotation> {
+    return this.db.transaction(async (tx) => {
+      const [spent] = await tx
+        .update(refreshTokens)
+        .set({ revokedAt: new Date(), revokedReason: 'rotated' })
+        .where(
+          and(
+            eq(refreshTokens.jti, jti),
+            isNull(refreshTokens.revokedAt),
+            gt(refreshTokens.expiresAt, sql`now()`),
+          ),
+        )
+        .returning();
+      if (spent) {
+        await tx.insert(refreshTokens).values({ ...next, familyId: spent.familyId });
+        return { outcome: 'rotated', userId: spent.userId } as const;
+      }
+      const [known] = await tx.select().from(refreshTokens).where(eq(refreshTokens.jti, jti));
+      return known?.revokedReason === 'rotated'
+        ? ({ outcome: 'reused', userId: known.userId, familyId: known.familyId } as const)
+        : ({ outcome: 'refused' } as const);
+    });
+  }
+
+  /** The family (sign-in session) a refresh token belongs to, if it was ever issued. */
+  async findRefreshFamily(jti: string): Promise<string | undefined> {
+    const [row] = await this.db
+      .select({ familyId: refreshTokens.familyId })
+      .from(refreshTokens)
+      .where(eq(refreshTokens.jti, jti));
+    return row?.familyId;
+  }
+
+  /** Revokes every still-live token of one sign-in session; returns how many. */
+  async revokeRefreshFamily(familyId: string, reason: RefreshTokenRevocation): Promise<number> {
+    const rows = await this.db
+      .update(refreshTokens)
+      .set({ revokedAt: new Date(), revokedReason: reason })
+      .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)))
+      .returning({ jti: refreshTokens.jti });
+    return rows.length;
+  }
+
+  /** Revokes every still-live refresh token of a user, ending all their sessions at the next refresh. */
+  async revokeUserRefreshTokens(userId: number, reason: RefreshTokenRevocation): Promise<number> {
+    const rows = await this.db
+      .update(refreshTokens)
+      .set({ revokedAt: new Date(), revokedReason: reason })
+      .where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)))
+      .returning({ jti: refreshTokens.jti });
+    return rows.length;
   }
 }

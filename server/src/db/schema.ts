@@ -373,6 +373,36 @@ export const apiTokens = pgTable(
   ],
 );
 
+/** Why a refresh token stopped working before it expired. */
+export const REFRESH_TOKEN_REVOCATIONS = ['rotated', 'logout', 'reuse', 'account'] as const;
+export type RefreshTokenRevocation = (typeof REFRESH_TOKEN_REVOCATIONS)[number];
+
+/**
+ * Every refresh token issued, by its JWT id. A sign-in starts a family; each refresh revokes
+ * the presented token and issues the next one in the same family, so a rotated token shown
+ * again means it was copied, and the whole family is revoked.
+ */
+export const refreshTokens = pgTable(
+  'refresh_tokens',
+  {
+    jti: varchar('jti', { length: 64 }).primaryKey(),
+    familyId: varchar('family_id', { length: 64 }).notNull(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    /** Why it stopped working: `rotated` marks the tokens whose reuse betrays a theft. */
+    revokedReason: varchar('revoked_reason', { length: 20 }).$type<RefreshTokenRevocation>(),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    index('idx_refresh_tokens_family').on(table.familyId),
+    index('idx_refresh_tokens_user').on(table.userId),
+    check('ck_refresh_tokens_reason', oneOf('revoked_reason', REFRESH_TOKEN_REVOCATIONS)),
+  ],
+);
+
 export const artifacts = pgTable(
   'artifacts',
   {

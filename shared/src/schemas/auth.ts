@@ -20,10 +20,15 @@ export type TokenPair = z.infer<typeof TokenPair>;
 export const LoginResponse = TokenPair;
 export type LoginResponse = TokenPair;
 
+/** Swaps a refresh token for a new pair; the one sent stops working. */
 export const RefreshBody = z.strictObject({ refresh_token: z.string().min(1).max(4096) });
 export type RefreshBody = z.infer<typeof RefreshBody>;
 export const RefreshResponse = TokenPair;
 export type RefreshResponse = TokenPair;
+
+/** Ends the sign-in session the refresh token belongs to. */
+export const LogoutBody = RefreshBody;
+export type LogoutBody = RefreshBody;
 
 const ProjectSlug = z
   .string()

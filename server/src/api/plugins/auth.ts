@@ -13,6 +13,8 @@ const PUBLIC_ROUTES = new Set([
   '/readyz',
   '/api/v1/auth/login',
   '/api/v1/auth/refresh',
+  // The refresh token in the body is the credential.
+  '/api/v1/auth/logout',
   // The link itself is the credential: signed and expiring.
   '/api/v1/artifacts/:id/download',
 ]);

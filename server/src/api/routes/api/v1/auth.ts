@@ -10,6 +10,7 @@ import {
   IdParams,
   LoginBody,
   LoginResponse,
+  LogoutBody,
   MeResponse,
   RefreshBody,
   RefreshResponse,
@@ -55,11 +56,32 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags,
         summary: 'Swap a refresh token for a new token pair',
+        description:
+          'The refresh token sent stops working. Sending one that was already swapped revokes its whole session: a copy of it is in someone else’s hands.',
         body: RefreshBody,
         response: { 200: RefreshResponse, 401: ApiError, 429: ApiError },
       },
     },
     async (request) => auth.refresh(request.body.refresh_token),
+  );
+
+  app.post(
+    '/auth/logout',
+    {
+      config: { rateLimit: app.limits.login },
+      schema: {
+        tags,
+        summary: 'Sign out: the refresh token’s session can no longer be refreshed',
+        description:
+          'Access tokens already issued stay valid until they expire (minutes); discard them.',
+        body: LogoutBody,
+        response: { 204: z.null(), 400: ApiError, 401: ApiError, 429: ApiError },
+      },
+    },
+    async (request, reply) => {
+      await auth.logout(request.body.refresh_token);
+      return reply.code(204).send(null);
+    },
   );
 
   app.get(
