@@ -84,6 +84,11 @@ export const NOTIFICATION_RULES = ['failure', 'recovery', 'always'] as const;
 export const NotificationRule = z.enum(NOTIFICATION_RULES);
 export type NotificationRule = z.infer<typeof NotificationRule>;
 
+/** Why a message was sent: a suite's rule matched a run, or someone asked for a test message. */
+export const DELIVERY_REASONS = [...NOTIFICATION_RULES, 'test'] as const;
+export const DeliveryReason = z.enum(DELIVERY_REASONS);
+export type DeliveryReason = z.infer<typeof DeliveryReason>;
+
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
 export const DeliveryStatus = z.enum(DELIVERY_STATUSES);
 export type DeliveryStatus = z.infer<typeof DeliveryStatus>;

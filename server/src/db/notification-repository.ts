@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import type {
   ChannelType,
+  DeliveryReason,
   NotificationChannel,
   NotificationDelivery,
   NotificationRule,
@@ -45,7 +46,7 @@ const toDelivery = (row: typeof notificationDeliveries.$inferSelect): Notificati
   id: row.id,
   channel_id: row.channelId,
   execution_id: row.executionId,
-  rule: row.rule as NotificationRule,
+  rule: row.rule as DeliveryReason,
   status: row.status as NotificationDelivery['status'],
   attempts: row.attempts,
   last_error: row.lastError,
@@ -151,11 +152,14 @@ export class NotificationRepository {
     });
   }
 
-  /** Records that a run notifies a channel; undefined when it already was (a repeated job). */
+  /**
+   * Records that a run notifies a channel (or, with no run, a test message); undefined when the
+   * run already did (a repeated job).
+   */
   async createDelivery(
     channelId: number,
-    executionId: number,
-    rule: NotificationRule,
+    executionId: number | null,
+    rule: DeliveryReason,
   ): Promise<number | undefined> {
     const [row] = await this.db
       .insert(notificationDeliveries)

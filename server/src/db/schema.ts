@@ -21,6 +21,7 @@ import {
 import {
   ARTIFACT_KINDS,
   CHANNEL_TYPES,
+  DELIVERY_REASONS,
   DELIVERY_STATUSES,
   NOTIFICATION_RULES,
   EXECUTION_CASE_STATES,
@@ -471,9 +472,10 @@ export const notificationDeliveries = pgTable(
     channelId: integer('channel_id')
       .notNull()
       .references(() => notificationChannels.id, { onDelete: 'cascade' }),
-    executionId: integer('execution_id')
-      .notNull()
-      .references(() => testExecutions.id, { onDelete: 'cascade' }),
+    /** Null for a test message, which belongs to no run. */
+    executionId: integer('execution_id').references(() => testExecutions.id, {
+      onDelete: 'cascade',
+    }),
     rule: varchar('rule', { length: 20 }).notNull(),
     status: varchar('status', { length: 20 }).notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
@@ -485,6 +487,7 @@ export const notificationDeliveries = pgTable(
   (table) => [
     uniqueIndex('uq_notification_deliveries_run').on(table.channelId, table.executionId),
     check('ck_notification_deliveries_status', oneOf('status', DELIVERY_STATUSES)),
+    check('ck_notification_deliveries_rule', oneOf('rule', DELIVERY_REASONS)),
   ],
 );
 

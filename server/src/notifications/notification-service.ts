@@ -1,7 +1,9 @@
 import { and, desc, eq, inArray, lt } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type {
+  ChannelTestResult,
   CreateChannelBody,
+  DeliveryReason,
   ExecutionWithResults,
   NotificationChannel,
   NotificationPayload,
@@ -9,8 +11,9 @@ import type {
 } from '@webguard/shared';
 import type { Database } from '../db/database.js';
 import { ExecutionRepository } from '../db/execution-repository.js';
-import type { NotificationRepository } from '../db/notification-repository.js';
+import type { ChannelRecord, NotificationRepository } from '../db/notification-repository.js';
 import { testExecutions } from '../db/schema.js';
+import { notFound } from '../errors.js';
 import type { SecretBox } from '../orchestration/secret-box.js';
 import { EXECUTIONS_QUEUE } from '../queues/job-catalog.js';
 import type { JobQueues } from '../queues/job-queues.js';
@@ -116,7 +119,7 @@ export class NotificationService {
 
   /** Sends one delivery; throws when it failed and another attempt is left, so BullMQ retries. */
   async deliver(deliveryId: number, attempt: number, final: boolean): Promise<void> {
-    const { db, repository, box, logger } = this.deps;
+    const { db, repository, logger } = this.deps;
     const delivery = await repository.findDelivery(deliveryId);
     if (!delivery || delivery.status === 'delivered') return;
     const record = await repository.findChannel(delivery.channel_id);
@@ -128,26 +131,9 @@ export class NotificationService {
       );
       return;
     }
-    const execution = await new ExecutionRepository(db).getWithResults(delivery.execution_id);
-    const payload = toPayload(execution, delivery.rule);
-    const secret = (name: string) => box.open(record.secrets[name]!);
-    let result: SendResult;
-    if (record.channel.type === 'webhook')
-      result = await sendWebhook(
-        String(record.config['url']),
-        secret('secret'),
-        payload,
-        deliveryId,
-      );
-    else if (record.channel.type === 'slack')
-      result = await sendSlack(secret('webhook_url'), payload);
-    else
-      result = await sendEmail(
-        secret('smtp_url'),
-        String(record.config['from']),
-        record.config['to'] as string[],
-        payload,
-      );
+    // A test message is sent at once by sendTest and never queued, so every queued one has a run.
+    const execution = await new ExecutionRepository(db).getWithResults(delivery.execution_id!);
+    const result = await this.send(record, toPayload(execution, delivery.rule), deliveryId);
     await repository.recordAttempt(deliveryId, { ...result, final }, attempt);
     if (result.ok) return;
     logger.warn(
@@ -163,11 +149,69 @@ export class NotificationService {
     if (!final)
       throw new Error(`delivery ${deliveryId} failed: ${result.error ?? 'unknown error'}`);
   }
+
+  /**
+   * Sends a made-up run's message through the channel now, even a disabled one, so its settings
+   * can be checked before a real run depends on them; the attempt goes into the delivery log.
+   */
+  async sendTest(channelId: number): Promise<ChannelTestResult> {
+    const { repository } = this.deps;
+    const record = await repository.findChannel(channelId);
+    if (!record) throw notFound('notification channel', channelId);
+    // With no run, the one-delivery-per-run index never turns it away.
+    const deliveryId = (await repository.createDelivery(channelId, null, 'test'))!;
+    const result = await this.send(record, SAMPLE_PAYLOAD, deliveryId);
+    await repository.recordAttempt(deliveryId, { ...result, final: true }, 1);
+    return {
+      delivered: result.ok,
+      error: result.ok ? null : (result.error ?? 'unknown error'),
+      response_status: result.responseStatus ?? null,
+      delivery_id: deliveryId,
+    };
+  }
+
+  private send(
+    record: ChannelRecord,
+    payload: NotificationPayload,
+    deliveryId: number,
+  ): Promise<SendResult> {
+    const secret = (name: string) => this.deps.box.open(record.secrets[name]!);
+    if (record.channel.type === 'webhook')
+      return sendWebhook(String(record.config['url']), secret('secret'), payload, deliveryId);
+    if (record.channel.type === 'slack') return sendSlack(secret('webhook_url'), payload);
+    return sendEmail(
+      secret('smtp_url'),
+      String(record.config['from']),
+      record.config['to'] as string[],
+      payload,
+    );
+  }
 }
+
+/** What a test message carries: a failing run, so every part of a real message shows. */
+const SAMPLE_PAYLOAD: NotificationPayload = {
+  event: 'channel.test',
+  rule: 'test',
+  execution: {
+    id: 0,
+    suite_id: 0,
+    suite_name: 'Sample suite',
+    status: 'failed',
+    total_tests: 3,
+    passed_tests: 2,
+    failed_tests: 1,
+    skipped_tests: 0,
+    execution_time_ms: 4200,
+    ci_commit_sha: null,
+    ci_branch: null,
+    quality_gate_passed: null,
+  },
+  failures: [{ test_name: 'sample check', error_message: 'a made-up failure: nothing is wrong' }],
+};
 
 export function toPayload(
   execution: ExecutionWithResults,
-  rule: NotificationRule,
+  rule: DeliveryReason,
 ): NotificationPayload {
   return {
     event: 'execution.finished',

@@ -61,7 +61,8 @@ export function headline(payload: NotificationPayload): string {
   const { execution, rule } = payload;
   const what = rule === 'recovery' ? 'recovered' : execution.status;
   const gate = execution.quality_gate_passed === false ? ', quality gate failed' : '';
-  return `WebGuard: ${execution.suite_name} ${what} (#${execution.id}: ${execution.passed_tests}/${execution.total_tests} passed${gate})`;
+  const sender = rule === 'test' ? 'WebGuard test message, a made-up run' : 'WebGuard';
+  return `${sender}: ${execution.suite_name} ${what} (#${execution.id}: ${execution.passed_tests}/${execution.total_tests} passed${gate})`;
 }
 
 function details(payload: NotificationPayload): string[] {

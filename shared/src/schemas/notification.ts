@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ChannelType, DeliveryStatus, NotificationRule } from '../status.js';
+import { ChannelType, DeliveryReason, DeliveryStatus, NotificationRule } from '../status.js';
 import { Timestamp } from './common.js';
 
 const HttpUrl = z
@@ -77,12 +77,12 @@ export const SuiteNotifications = z.object({
 });
 export type SuiteNotifications = z.infer<typeof SuiteNotifications>;
 
-/** One attempt series to send one run's notification to one channel. */
+/** One attempt series to send one run's notification (or a test message) to one channel. */
 export const NotificationDelivery = z.object({
   id: z.number().int(),
   channel_id: z.number().int(),
-  execution_id: z.number().int(),
-  rule: NotificationRule,
+  execution_id: z.number().int().nullable().describe('null for a test message'),
+  rule: DeliveryReason,
   status: DeliveryStatus,
   attempts: z.number().int(),
   last_error: z.string().nullable(),
@@ -92,10 +92,13 @@ export const NotificationDelivery = z.object({
 });
 export type NotificationDelivery = z.infer<typeof NotificationDelivery>;
 
-/** The body a webhook receives (and what Slack and e-mail messages are written from). */
+/**
+ * The body a webhook receives (and what Slack and e-mail messages are written from). A test
+ * message (`channel.test`, rule `test`) carries a made-up run with execution id 0.
+ */
 export const NotificationPayload = z.object({
-  event: z.literal('execution.finished'),
-  rule: NotificationRule,
+  event: z.enum(['execution.finished', 'channel.test']),
+  rule: DeliveryReason,
   execution: z.object({
     id: z.number().int(),
     suite_id: z.number().int(),
@@ -113,6 +116,15 @@ export const NotificationPayload = z.object({
   failures: z.array(z.object({ test_name: z.string(), error_message: z.string().nullable() })),
 });
 export type NotificationPayload = z.infer<typeof NotificationPayload>;
+
+/** How sending a test message through a channel went, answered once the receiver has replied. */
+export const ChannelTestResult = z.object({
+  delivered: z.boolean(),
+  error: z.string().nullable().describe("the receiver's refusal or why it could not be reached"),
+  response_status: z.number().int().nullable().describe('HTTP status, for webhook and Slack'),
+  delivery_id: z.number().int().describe("the attempt's entry in the channel's delivery log"),
+});
+export type ChannelTestResult = z.infer<typeof ChannelTestResult>;
 
 /** Decides which of a finished run's suite channels to notify. */
 export const NotifyExecutionJob = z.object({ execution_id: z.number().int() });

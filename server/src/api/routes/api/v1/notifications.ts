@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
   ApiError,
+  ChannelTestResult,
   CreateChannelBody,
   IdParams,
   NotificationChannel,
@@ -96,6 +97,24 @@ const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
       await channel(principalOf(request), request.params.id, 'tester');
       await notificationRows.deleteChannel(request.params.id);
       return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/notification-channels/:id/test',
+    {
+      schema: {
+        tags,
+        summary: 'Send a test message through the channel now and say whether it arrived',
+        description:
+          'Sends a made-up failing run (webhook event `channel.test`, rule `test`), even through a disabled channel, and waits for the receiver. A refusal is not an error of this call: it answers 200 with `delivered: false` and the receiver’s error. The attempt is kept in the delivery log.',
+        params: IdParams,
+        response: { 200: ChannelTestResult, 403: ApiError, 404: ApiError },
+      },
+    },
+    async (request) => {
+      await channel(principalOf(request), request.params.id, 'tester');
+      return notifications.sendTest(request.params.id);
     },
   );
 

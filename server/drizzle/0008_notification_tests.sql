@@ -1,0 +1,2 @@
+ALTER TABLE "notification_deliveries" ALTER COLUMN "execution_id" DROP NOT NULL;--> statement-breakpoint
+ALTER TABLE "notification_deliveries" ADD CONSTRAINT "ck_notification_deliveries_rule" CHECK (rule IN ('failure', 'recovery', 'always', 'test'));

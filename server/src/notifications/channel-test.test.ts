@@ -1,0 +1,211 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChannelTestResult, NotificationDelivery } from '@webguard/shared';
+import { closedPort } from '../../test/support/closed-port.js';
+import { startTestRuntime, type TestRuntime } from '../../test/support/test-runtime.js';
+
+/** "Send a test message" against real receivers, with no worker: the API sends it itself. */
+let t: TestRuntime;
+let http: Server;
+let smtp: SMTPServer;
+let base: string;
+let smtpPort: number;
+const SECRET = 'whsec-for-channel-tests-0123';
+const hooks: { headers: IncomingHttpHeaders; body: string }[] = [];
+const mails: string[] = [];
+
+beforeAll(async () => {
+  http = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      if (request.url === '/broken') return void response.writeHead(500).end('boom');
+      hooks.push({ headers: request.headers, body });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    onRcptTo(address, _session, callback) {
+      if (address.address.endsWith('@nowhere.example'))
+        return callback(new Error('mailbox unavailable'));
+      callback();
+    },
+    onData(stream, _session, callback) {
+      let data = '';
+      stream.on('data', (chunk: Buffer) => (data += chunk.toString()));
+      stream.on('end', () => {
+        mails.push(data);
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+  smtpPort = (smtp.server.address() as AddressInfo).port;
+  t = await startTestRuntime({}, { workers: [] });
+});
+
+afterAll(async () => {
+  await t?.stop();
+  await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+  await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
+});
+
+async function channel(payload: object): Promise<number> {
+  const created = await t.inject({ method: 'POST', url: '/api/v1/notification-channels', payload });
+  expect(created.statusCode, created.body).toBe(201);
+  return created.json<{ id: number }>().id;
+}
+
+async function sendTest(id: number): Promise<ChannelTestResult> {
+  const response = await t.inject({
+    method: 'POST',
+    url: `/api/v1/notification-channels/${id}/test`,
+  });
+  expect(response.statusCode, response.body).toBe(200);
+  return response.json<ChannelTestResult>();
+}
+
+async function log(id: number): Promise<NotificationDelivery[]> {
+  return (await t.inject(`/api/v1/notification-channels/${id}/deliveries`)).json<{
+    items: NotificationDelivery[];
+  }>().items;
+}
+
+describe('sending a test message', () => {
+  it('delivers a signed sample to a webhook and logs it', async () => {
+    const id = await channel({
+      type: 'webhook',
+      name: 'hook',
+      url: `${base}/hook`,
+      secret: SECRET,
+    });
+    const result = await sendTest(id);
+    expect(result).toMatchObject({ delivered: true, error: null, response_status: 204 });
+
+    expect(hooks).toHaveLength(1);
+    const [hook] = hooks;
+    const timestamp = String(hook!.headers['x-webguard-timestamp']);
+    const expected = createHmac('sha256', SECRET)
+      .update(`${timestamp}.${hook!.body}`)
+      .digest('hex');
+    expect(hook!.headers['x-webguard-signature']).toBe(`sha256=${expected}`);
+    expect(hook!.headers['x-webguard-event']).toBe('channel.test');
+    expect(hook!.headers['x-webguard-delivery']).toBe(String(result.delivery_id));
+    expect(JSON.parse(hook!.body)).toMatchObject({ event: 'channel.test', rule: 'test' });
+
+    expect(await log(id)).toEqual([
+      expect.objectContaining({
+        id: result.delivery_id,
+        execution_id: null,
+        rule: 'test',
+        status: 'delivered',
+        attempts: 1,
+        response_status: 204,
+      }),
+    ]);
+  });
+
+  it('answers the receiver’s refusal and logs it as failed, with no retry', async () => {
+    const broken = await channel({
+      type: 'webhook',
+      name: 'broken',
+      url: `${base}/broken`,
+      secret: SECRET,
+    });
+    expect(await sendTest(broken)).toMatchObject({
+      delivered: false,
+      error: 'answered 500',
+      response_status: 500,
+    });
+    expect(await log(broken)).toEqual([
+      expect.objectContaining({ status: 'failed', attempts: 1, last_error: 'answered 500' }),
+    ]);
+
+    const down = await channel({
+      type: 'slack',
+      name: 'down',
+      webhook_url: `http://127.0.0.1:${await closedPort()}/services/x`,
+    });
+    expect(await sendTest(down)).toMatchObject({
+      delivered: false,
+      error: 'ECONNREFUSED',
+      response_status: null,
+    });
+  });
+
+  it('sends e-mail through the SMTP server and reports what it refused', async () => {
+    const mail = await channel({
+      type: 'email',
+      name: 'team',
+      smtp_url: `smtp://127.0.0.1:${smtpPort}`,
+      from: 'webguard@example.com',
+      to: ['qa@example.com'],
+    });
+    expect(await sendTest(mail)).toMatchObject({ delivered: true, error: null });
+    expect(mails.at(-1)).toMatch(/Subject: WebGuard test message/);
+
+    const refused = await channel({
+      type: 'email',
+      name: 'nobody',
+      smtp_url: `smtp://127.0.0.1:${smtpPort}`,
+      from: 'webguard@example.com',
+      to: ['ghost@nowhere.example'],
+    });
+    const result = await sendTest(refused);
+    expect(result.delivered).toBe(false);
+    expect(result.error).toMatch(/mailbox unavailable/);
+  });
+
+  it('is for those who may edit the channel: 403 for a viewer, 404 for another project', async () => {
+    const id = await channel({
+      type: 'webhook',
+      name: 'roles',
+      url: `${base}/hook`,
+      secret: SECRET,
+    });
+    const other = await t.inject({
+      method: 'POST',
+      url: '/api/v1/projects',
+      payload: { slug: 'elsewhere', name: 'Elsewhere' },
+    });
+    const user = { email: 'viewer@webguard.test', password: 'viewer-password-123' };
+    const created = await t.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      payload: { ...user, memberships: [{ project_id: 1, role: 'viewer' }] },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const login = await t.runtime.app!.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: user,
+    });
+    const headers = {
+      authorization: `Bearer ${login.json<{ access_token: string }>().access_token}`,
+    };
+    const asViewer = (channelId: number) =>
+      t.runtime.app!.inject({
+        method: 'POST',
+        url: `/api/v1/notification-channels/${channelId}/test`,
+        headers,
+      });
+    expect((await asViewer(id)).statusCode).toBe(403);
+
+    const hidden = await channel({
+      type: 'webhook',
+      name: 'hidden',
+      project_id: other.json<{ id: number }>().id,
+      url: `${base}/hook`,
+      secret: SECRET,
+    });
+    expect((await asViewer(hidden)).statusCode).toBe(404);
+    expect((await asViewer(999_999)).statusCode).toBe(404);
+  });
+});
