@@ -157,6 +157,7 @@ export const EnvSchema = z.object({
   WEBGUARD_CONCURRENCY_PERFORMANCE: positiveInt(500).default(1),
   WEBGUARD_CONCURRENCY_SECURITY: positiveInt(500).default(5),
   WEBGUARD_CONCURRENCY_EXECUTIONS: positiveInt(500).default(5),
+  WEBGUARD_CONCURRENCY_NOTIFICATIONS: positiveInt(500).default(5),
   WEBGUARD_CONCURRENCY_SCHEDULES: positiveInt(500).default(2),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   WEBGUARD_SECRET_KEY: z
@@ -311,6 +312,7 @@ export interface Config {
     performance: number;
     security: number;
     executions: number;
+    notifications: number;
     schedules: number;
   };
   logLevel: (typeof LOG_LEVELS)[number];
@@ -410,6 +412,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       performance: e.WEBGUARD_CONCURRENCY_PERFORMANCE,
       security: e.WEBGUARD_CONCURRENCY_SECURITY,
       executions: e.WEBGUARD_CONCURRENCY_EXECUTIONS,
+      notifications: e.WEBGUARD_CONCURRENCY_NOTIFICATIONS,
       schedules: e.WEBGUARD_CONCURRENCY_SCHEDULES,
     },
     logLevel: e.LOG_LEVEL,

@@ -15,7 +15,7 @@ import type { ChannelRecord, NotificationRepository } from '../db/notification-r
 import { testExecutions } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import type { SecretBox } from '../orchestration/secret-box.js';
-import { EXECUTIONS_QUEUE } from '../queues/job-catalog.js';
+import { NOTIFICATIONS_QUEUE } from '../queues/job-catalog.js';
 import type { JobQueues } from '../queues/job-queues.js';
 import { sendEmail, sendSlack, sendWebhook, type SendResult } from './senders.js';
 
@@ -109,7 +109,7 @@ export class NotificationService {
       );
       if (deliveryId === undefined) continue;
       await queues.enqueue(
-        EXECUTIONS_QUEUE,
+        NOTIFICATIONS_QUEUE,
         'deliver-notification',
         { delivery_id: deliveryId },
         { jobId: `deliver-${deliveryId}` },

@@ -49,7 +49,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
   smtpPort = (smtp.server.address() as AddressInfo).port;
-  t = await startTestRuntime({}, { workers: ['executions', 'api'] });
+  t = await startTestRuntime({}, { workers: ['executions', 'api', 'notifications'] });
 });
 
 afterAll(async () => {

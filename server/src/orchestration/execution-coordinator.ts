@@ -13,6 +13,7 @@ import {
   bullPriority,
   EXECUTIONS_QUEUE,
   jobIds,
+  NOTIFICATIONS_QUEUE,
   queueForCategory,
   type QueueName,
 } from '../queues/job-catalog.js';
@@ -403,7 +404,7 @@ export class ExecutionCoordinator {
       void events?.publish(executionFinishedEvent(plan.finished));
       // Which channels hear about it is decided by a job, so a slow database never holds this up.
       await queues.enqueue(
-        EXECUTIONS_QUEUE,
+        NOTIFICATIONS_QUEUE,
         'notify-execution',
         { execution_id: executionId },
         { jobId: `notify-${executionId}` },

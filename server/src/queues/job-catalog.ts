@@ -15,15 +15,26 @@ import {
 
 /**
  * The orchestration queue, one queue per skill category (so each gets its own workers and
- * concurrency), and the queue cron schedules fire into.
+ * concurrency), the notifications queue (so a slow mail server never holds up dispatching
+ * cases), and the queue cron schedules fire into.
  */
 export const EXECUTIONS_QUEUE = 'executions';
+export const NOTIFICATIONS_QUEUE = 'notifications';
 export const SCHEDULES_QUEUE = 'schedules';
-export const QUEUE_NAMES = [EXECUTIONS_QUEUE, ...SKILL_CATEGORIES, SCHEDULES_QUEUE] as const;
+export const QUEUE_NAMES = [
+  EXECUTIONS_QUEUE,
+  ...SKILL_CATEGORIES,
+  NOTIFICATIONS_QUEUE,
+  SCHEDULES_QUEUE,
+] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** Queues a plain `worker` serves by default; schedules belong to the `scheduler` role. */
-export const WORKER_QUEUES: QueueName[] = [EXECUTIONS_QUEUE, ...SKILL_CATEGORIES];
+export const WORKER_QUEUES: QueueName[] = [
+  EXECUTIONS_QUEUE,
+  ...SKILL_CATEGORIES,
+  NOTIFICATIONS_QUEUE,
+];
 
 const keep = {
   removeOnComplete: { age: 24 * 3600, count: 10_000 },
