@@ -197,6 +197,7 @@ async function artifactsOf(
     byResult.set(
       result.id,
       list.items.map((artifact) => ({
+        id: artifact.id,
         name: artifact.name,
         kind: artifact.kind,
         url: `${server}/api/v1/artifacts/${artifact.id}`,
@@ -230,10 +231,15 @@ async function writeReports(
     out(`wrote ${options.summaryMd}`);
   }
   if (options.allure) {
-    const { results, attachments, environment } = toAllure(execution, artifacts);
+    const { results, containers, attachments, environment } = toAllure(execution, artifacts);
     await mkdir(options.allure, { recursive: true });
     for (const result of results)
       await write(join(options.allure, `${result.uuid}-result.json`), JSON.stringify(result));
+    for (const container of containers)
+      await write(
+        join(options.allure, `${container.uuid}-container.json`),
+        JSON.stringify(container),
+      );
     for (const attachment of attachments) {
       const content = attachment.content ?? (await api.download(new URL(attachment.url!).pathname));
       await write(join(options.allure, attachment.source), content);

@@ -31,11 +31,39 @@ export interface AllureResult {
   links: { name: string; url: string; type: string }[];
 }
 
-/** An attachment file to write beside the results: its name and content, or where to fetch it. */
+/**
+ * An Allure 2 container file's content (`<uuid>-container.json`): the run, grouping its
+ * results. WebGuard has no fixtures, so `befores` and `afters` stay empty.
+ */
+export interface AllureContainer {
+  uuid: string;
+  name: string;
+  children: string[];
+  befores: [];
+  afters: [];
+  links: [];
+  start: number;
+  stop: number;
+}
+
+/**
+ * An attachment file to write beside the results: its name and content, or where to fetch it
+ * (`url`, the artifact `artifactId` on this server).
+ */
 export interface AllureAttachment {
   source: string;
   content?: string;
   url?: string;
+  artifactId?: number;
+}
+
+/** The files of an `allure-results` folder. */
+export interface AllureReport {
+  results: AllureResult[];
+  containers: AllureContainer[];
+  attachments: AllureAttachment[];
+  /** The content of `environment.properties`. */
+  environment: string;
 }
 
 // Allure calls an assertion failure `failed` and anything else that went wrong `broken`.
@@ -47,8 +75,9 @@ const ALLURE_STATUS: Record<ResultStatus, AllureResult['status']> = {
   skipped: 'skipped',
 };
 
-const uuidFor = (executionId: number, resultId: number) => {
-  const hex = createHash('sha256').update(`webguard:${executionId}:${resultId}`).digest('hex');
+/** Stable ids: the same run always gives the same file names. */
+const uuidFor = (seed: string) => {
+  const hex = createHash('sha256').update(`webguard:${seed}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 };
 
@@ -62,7 +91,7 @@ function allureResult(
   artifacts: ReportArtifact[],
   attachments: AllureAttachment[],
 ): AllureResult {
-  const uuid = uuidFor(execution.id, result.id);
+  const uuid = uuidFor(`${execution.id}:${result.id}`);
   const start = Date.parse(result.started_at ?? result.created_at);
   const stop = result.completed_at ? Date.parse(result.completed_at) : start;
   const fullName = `${execution.suite_name}.${result.test_name}`;
@@ -75,7 +104,7 @@ function allureResult(
   }
   artifacts.forEach((artifact, index) => {
     const source = `${uuid}-${index}-attachment${extension(artifact.name)}`;
-    attachments.push({ source, url: artifact.url });
+    attachments.push({ source, url: artifact.url, artifactId: artifact.id });
     files.push({ name: artifact.name, source, type: contentTypeOf(artifact.name) });
   });
   const labels = [
@@ -142,16 +171,30 @@ function contentTypeOf(name: string): string {
 
 /**
  * Allure results of one execution: one result per case with steps, labels and attachments
- * (logs inline, artifacts to be fetched from their URL), plus the environment file.
+ * (logs inline, artifacts to be fetched from their URL), a container for the run, and the
+ * environment file.
  */
 export function toAllure(
   execution: ExecutionWithResults,
   artifacts: ReadonlyMap<number, ReportArtifact[]> = new Map(),
-): { results: AllureResult[]; attachments: AllureAttachment[]; environment: string } {
+): AllureReport {
   const attachments: AllureAttachment[] = [];
   const results = execution.results.map((result) =>
     allureResult(execution, result, artifacts.get(result.id) ?? [], attachments),
   );
+  const start = Date.parse(execution.started_at ?? execution.created_at);
+  const containers: AllureContainer[] = [
+    {
+      uuid: uuidFor(`${execution.id}:container`),
+      name: `${execution.suite_name} #${execution.id}`,
+      children: results.map((result) => result.uuid),
+      befores: [],
+      afters: [],
+      links: [],
+      start,
+      stop: execution.completed_at ? Date.parse(execution.completed_at) : start,
+    },
+  ];
   const environment = [
     ['webguard.execution', String(execution.id)],
     ['webguard.suite', execution.suite_name],
@@ -163,5 +206,5 @@ export function toAllure(
     .filter(([, value]) => value)
     .map(([key, value]) => `${key}=${value!.replace(/\n/g, ' ')}`)
     .join('\n');
-  return { results, attachments, environment: `${environment}\n` };
+  return { results, containers, attachments, environment: `${environment}\n` };
 }

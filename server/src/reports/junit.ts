@@ -3,6 +3,7 @@ import type { ExecutionWithResults, TestResult } from '@webguard/shared';
 
 /** A file a result produced, with where to fetch it. */
 export interface ReportArtifact {
+  id: number;
   name: string;
   kind: string;
   url: string;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, Timestamp } from './common.js';
+import { Id, JsonValue, Timestamp } from './common.js';
 
 /** The design's per-suite statistics over the last 30 days. */
 export const SuiteStatistics = z.object({
@@ -87,3 +87,27 @@ export const ExecutionComparison = z.object({
   removed_cases: z.array(z.string()),
 });
 export type ExecutionComparison = z.infer<typeof ExecutionComparison>;
+
+/** JSON by default; `zip` (or `Accept: application/zip`) answers an `allure-results` zip. */
+export const AllureReportQuery = z.object({
+  format: z
+    .enum(['json', 'zip'])
+    .optional()
+    .describe('json (default) or zip; without it, `Accept: application/zip` asks for the zip'),
+});
+export type AllureReportQuery = z.infer<typeof AllureReportQuery>;
+
+/** An execution's Allure results as JSON: the files of an `allure-results` folder, by kind. */
+export const AllureReportJson = z.object({
+  results: z.array(z.record(z.string(), JsonValue)).describe('each to `<uuid>-result.json`'),
+  containers: z.array(z.record(z.string(), JsonValue)).describe('each to `<uuid>-container.json`'),
+  attachments: z.array(
+    z.object({
+      source: z.string(),
+      content: z.string().optional(),
+      url: z.string().optional(),
+    }),
+  ),
+  environment: z.string().describe('the content of environment.properties'),
+});
+export type AllureReportJson = z.infer<typeof AllureReportJson>;

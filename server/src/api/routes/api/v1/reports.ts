@@ -1,6 +1,10 @@
+import type { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
+  AllureReportJson,
+  AllureReportQuery,
   ApiError,
   ExecutionComparison,
   FailureGroupList,
@@ -8,14 +12,16 @@ import {
   FlakyList,
   FlakyQuery,
   IdParams,
-  JsonValue,
   SuiteStatisticsList,
   TrendsQuery,
   TrendsResponse,
   type ExecutionWithResults,
+  type JsonValue,
 } from '@webguard/shared';
 import { visibleProjects, type Principal } from '../../../../auth/index.js';
+import { AppError } from '../../../../errors.js';
 import {
+  allureZip,
   groupFailures,
   toAllure,
   toJUnitXml,
@@ -24,6 +30,13 @@ import {
 import { principalOf } from '../../../plugins/auth.js';
 
 const tags = ['reports'];
+
+/** A download the JSON response schema does not describe, so it is sent past it. */
+const sendZip = (reply: FastifyReply, zip: Readable, fileName: string) =>
+  reply
+    .type('application/zip')
+    .header('content-disposition', `attachment; filename="${fileName}"`)
+    .send(zip);
 
 const reportRoutes: FastifyPluginAsyncZod = async (app) => {
   const { access, executions, reports, artifacts } = app.services;
@@ -39,6 +52,7 @@ const reportRoutes: FastifyPluginAsyncZod = async (app) => {
       links.set(
         result.id,
         files.map((file) => ({
+          id: file.id,
           name: file.name,
           kind: file.kind,
           url: `${base}/api/v1/artifacts/${file.id}`,
@@ -81,31 +95,38 @@ const reportRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags,
-        summary: 'The execution as Allure results',
+        summary: 'The execution as Allure results: JSON, or a zip for `allure generate`',
         description:
-          'Write each of `results` to `<uuid>-result.json`, each attachment to its `source` (inline `content`, or fetched from `url` with your token) and `environment` to environment.properties.',
+          'JSON: write each of `results` to `<uuid>-result.json`, each of `containers` to `<uuid>-container.json`, each attachment to its `source` (inline `content`, or fetched from `url` with your token) and `environment` to environment.properties. With `?format=zip` or `Accept: application/zip`: all those files, attachments included, in one zip (streamed): unzip it into a folder and run `allure generate <folder>`.',
         params: IdParams,
-        response: {
-          200: z.object({
-            results: z.array(z.record(z.string(), JsonValue)),
-            attachments: z.array(
-              z.object({
-                source: z.string(),
-                content: z.string().optional(),
-                url: z.string().optional(),
-              }),
-            ),
-            environment: z.string(),
-          }),
-          404: ApiError,
-        },
+        querystring: AllureReportQuery,
+        produces: ['application/json', 'application/zip'],
+        response: { 200: AllureReportJson, 404: ApiError },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const base = `${request.protocol}://${request.host}`;
       const { execution, links } = await reportInput(principalOf(request), request.params.id, base);
       const allure = toAllure(execution, links);
-      return { ...allure, results: allure.results as unknown as Record<string, JsonValue>[] };
+      const zip =
+        request.query.format === 'zip' ||
+        (request.query.format === undefined &&
+          /\bapplication\/zip\b/i.test(request.headers.accept ?? ''));
+      if (!zip)
+        return {
+          ...allure,
+          results: allure.results as unknown as Record<string, JsonValue>[],
+          containers: allure.containers as unknown as Record<string, JsonValue>[],
+        };
+      const stream = allureZip(allure, async (artifactId) => {
+        try {
+          return (await artifacts.open(artifactId)).body;
+        } catch (error) {
+          if (error instanceof AppError && error.statusCode === 404) return undefined;
+          throw error;
+        }
+      });
+      return sendZip(reply, stream, `webguard-${execution.id}-allure-results.zip`);
     },
   );
 
