@@ -138,7 +138,7 @@ describe('suites', () => {
     expect(again.statusCode).toBe(409);
     expect(again.json().error).toEqual({
       code: 'CONFLICT',
-      message: 'a suite named "dup" already exists',
+      message: 'a suite named "dup" already exists in this project',
     });
   });
 

@@ -1,10 +1,11 @@
-import { eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import type { UserRole } from '@webguard/shared';
 import type { Database } from '../db/database.js';
 import {
   artifacts,
   DEFAULT_PROJECT_ID,
   environments,
+  projects,
   testExecutions,
   testResults,
   testSuites,
@@ -105,15 +106,41 @@ export class AccessControl {
     ),
   );
 
-  /** The suite a trigger names, checked like any other object (404 when invisible). */
-  async suiteByName(principal: Principal, name: string, needed: UserRole): Promise<void> {
-    const projectId = await this.one(
-      this.db
-        .select({ projectId: testSuites.projectId })
-        .from(testSuites)
-        .where(eq(testSuites.name, name)),
-    );
-    this.requireRole(principal, projectId, needed, () => notFound('suite', name));
+  /**
+   * The id of the suite a trigger names. Names are unique per project, so the name is looked up
+   * in the projects the caller can see (or only in `projectId`): none is a 404 like any invisible
+   * object, several is a 400 that lists them, and then the role is checked as usual.
+   */
+  async suiteByName(
+    principal: Principal,
+    name: string,
+    needed: UserRole,
+    projectId?: number,
+  ): Promise<number> {
+    const rows = await this.db
+      .select({ id: testSuites.id, projectId: testSuites.projectId, slug: projects.slug })
+      .from(testSuites)
+      .innerJoin(projects, eq(projects.id, testSuites.projectId))
+      .where(
+        and(
+          eq(testSuites.name, name),
+          projectId === undefined ? undefined : eq(testSuites.projectId, projectId),
+        ),
+      )
+      .orderBy(asc(projects.id));
+    const visible = rows.filter((row) => roleIn(principal, row.projectId) !== undefined);
+    if (visible.length > 1)
+      throw new AppError(
+        400,
+        'VALIDATION_FAILED',
+        `suite_name: there is a suite named ${JSON.stringify(name)} in several of your projects (${visible
+          .map((row) => `${row.slug}: project_id ${row.projectId}, suite_id ${row.id}`)
+          .join('; ')}); give project_id as well (webguard run: --project), or suite_id`,
+        [{ path: 'suite_name', message: 'names a suite in more than one project' }],
+      );
+    const [suite] = visible;
+    this.requireRole(principal, suite?.projectId, needed, () => notFound('suite', name));
+    return suite!.id;
   }
 
   /**

@@ -37,6 +37,7 @@ class RunFailure extends Error {
 
 export interface RunOptions {
   suite: string;
+  project?: number;
   server: string;
   token: string;
   wait: boolean;
@@ -60,6 +61,13 @@ function parseSeconds(value: string): number {
   if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 7 * 86_400)
     throw new InvalidArgumentError('must be a number of seconds above 0');
   return seconds;
+}
+
+function parseProjectId(value: string): number {
+  const id = Number(value);
+  if (!Number.isSafeInteger(id) || id <= 0)
+    throw new InvalidArgumentError('must be a project id (a whole number above 0)');
+  return id;
 }
 
 function parseServer(value: string): string {
@@ -255,9 +263,14 @@ async function writeReports(
  */
 export async function runSuite(options: RunOptions): Promise<number> {
   const api = new ApiClient(options.server, options.token);
-  const target: Pick<TriggerExecutionBody, 'suite_id' | 'suite_name'> = /^\d+$/.test(options.suite)
+  const target: Pick<TriggerExecutionBody, 'suite_id' | 'suite_name' | 'project_id'> = /^\d+$/.test(
+    options.suite,
+  )
     ? { suite_id: Number(options.suite) }
-    : { suite_name: options.suite };
+    : {
+        suite_name: options.suite,
+        ...(options.project === undefined ? {} : { project_id: options.project }),
+      };
   const trigger = await api.call(TriggerExecutionResponse, 'POST', TRIGGER_PATH, {
     ...target,
     triggered_by: 'ci',
@@ -338,6 +351,11 @@ export function registerRunCommand(program: Command): void {
       'Run a suite on a WebGuard server (for CI): prints progress, writes reports, exits 0 passed, 1 tests failed, 2 usage/config, 3 infrastructure or timeout, 4 quality gate failed, 5 nothing to run.',
     )
     .requiredOption('--suite <name|id>', 'the suite to run')
+    .option(
+      '--project <id>',
+      "the project to find --suite's name in (needed only when it is in several of yours)",
+      parseProjectId,
+    )
     .addOption(
       new Option('--server <url>', 'WebGuard server URL')
         .env('WEBGUARD_SERVER')

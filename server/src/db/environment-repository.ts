@@ -1,4 +1,4 @@
-import { asc, count, eq, inArray } from 'drizzle-orm';
+import { and, asc, count, eq, inArray } from 'drizzle-orm';
 import type {
   CreateEnvironmentBody,
   Environment,
@@ -33,7 +33,7 @@ export interface EnvironmentValues {
 }
 
 const duplicateName = (name: string) =>
-  conflict(`an environment named ${JSON.stringify(name)} already exists`);
+  conflict(`an environment named ${JSON.stringify(name)} already exists in this project`);
 
 /** Environments with their secrets sealed at rest; the API only ever sees secret names. */
 export class EnvironmentRepository {
@@ -98,8 +98,12 @@ export class EnvironmentRepository {
     return toEnvironment(await this.row(id));
   }
 
-  async findByName(name: string): Promise<Environment | undefined> {
-    const [row] = await this.db.select().from(environments).where(eq(environments.name, name));
+  /** Names are unique per project, so the project is part of the lookup. */
+  async findByName(name: string, projectId: number): Promise<Environment | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(environments)
+      .where(and(eq(environments.name, name), eq(environments.projectId, projectId)));
     return row && toEnvironment(row);
   }
 

@@ -62,39 +62,49 @@ const projectId = () =>
     .default(DEFAULT_PROJECT_ID)
     .references(() => projects.id, { onDelete: 'cascade' });
 
-export const testSuites = pgTable('test_suites', {
-  id: serial('id').primaryKey(),
-  projectId: projectId(),
-  name: varchar('name', { length: 255 }).notNull().unique(),
-  description: text('description'),
-  enabled: boolean('enabled').notNull().default(true),
-  scheduleCron: varchar('schedule_cron', { length: 100 }),
-  maxConcurrentTests: integer('max_concurrent_tests').notNull().default(5),
-  timeoutMinutes: integer('timeout_minutes').notNull().default(60),
-  retryOnFailure: boolean('retry_on_failure').notNull().default(true),
-  /** IANA zone the cron expression is read in; null means UTC. */
-  scheduleTimezone: varchar('schedule_timezone', { length: 64 }),
-  /** Skip the cases not yet started once one case fails. */
-  stopOnError: boolean('stop_on_error').notNull().default(false),
-  /** Cancel the rest of a run after this many failed cases; null means never. */
-  maxFailures: integer('max_failures'),
-  /** Rules judged when a run ends; null means no gate. */
-  qualityGate: jsonb('quality_gate').$type<QualityGate>(),
-  createdAt: createdAt(),
-  updatedAt: updatedAt(),
-});
+/** Suite names are unique within a project; two projects may each have a `smoke` suite. */
+export const testSuites = pgTable(
+  'test_suites',
+  {
+    id: serial('id').primaryKey(),
+    projectId: projectId(),
+    name: varchar('name', { length: 255 }).notNull(),
+    description: text('description'),
+    enabled: boolean('enabled').notNull().default(true),
+    scheduleCron: varchar('schedule_cron', { length: 100 }),
+    maxConcurrentTests: integer('max_concurrent_tests').notNull().default(5),
+    timeoutMinutes: integer('timeout_minutes').notNull().default(60),
+    retryOnFailure: boolean('retry_on_failure').notNull().default(true),
+    /** IANA zone the cron expression is read in; null means UTC. */
+    scheduleTimezone: varchar('schedule_timezone', { length: 64 }),
+    /** Skip the cases not yet started once one case fails. */
+    stopOnError: boolean('stop_on_error').notNull().default(false),
+    /** Cancel the rest of a run after this many failed cases; null means never. */
+    maxFailures: integer('max_failures'),
+    /** Rules judged when a run ends; null means no gate. */
+    qualityGate: jsonb('quality_gate').$type<QualityGate>(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [uniqueIndex('uq_test_suites_project_name').on(table.projectId, table.name)],
+);
 
-export const environments = pgTable('environments', {
-  id: serial('id').primaryKey(),
-  projectId: projectId(),
-  name: varchar('name', { length: 100 }).notNull().unique(),
-  description: text('description'),
-  variables: jsonb('variables').$type<Record<string, string>>().notNull().default({}),
-  /** Secret values encrypted with the server's key; never returned by the API. */
-  secrets: jsonb('secrets').$type<Record<string, SealedSecret>>().notNull().default({}),
-  createdAt: createdAt(),
-  updatedAt: updatedAt(),
-});
+/** Environment names are unique within a project, like suite names. */
+export const environments = pgTable(
+  'environments',
+  {
+    id: serial('id').primaryKey(),
+    projectId: projectId(),
+    name: varchar('name', { length: 100 }).notNull(),
+    description: text('description'),
+    variables: jsonb('variables').$type<Record<string, string>>().notNull().default({}),
+    /** Secret values encrypted with the server's key; never returned by the API. */
+    secrets: jsonb('secrets').$type<Record<string, SealedSecret>>().notNull().default({}),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [uniqueIndex('uq_environments_project_name').on(table.projectId, table.name)],
+);
 
 export const testCases = pgTable(
   'test_cases',

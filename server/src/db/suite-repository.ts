@@ -12,7 +12,7 @@ import { toSuite } from './mappers.js';
 import { testSuites } from './schema.js';
 
 const duplicateName = (name: string) =>
-  conflict(`a suite named ${JSON.stringify(name)} already exists`);
+  conflict(`a suite named ${JSON.stringify(name)} already exists in this project`);
 
 /** Escapes LIKE wildcards so a name filter matches literally. */
 const literalLike = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -79,11 +79,6 @@ export class SuiteRepository {
 
   async find(id: number): Promise<Suite | undefined> {
     const [row] = await this.db.select().from(testSuites).where(eq(testSuites.id, id));
-    return row && toSuite(row);
-  }
-
-  async findByName(name: string): Promise<Suite | undefined> {
-    const [row] = await this.db.select().from(testSuites).where(eq(testSuites.name, name));
     return row && toSuite(row);
   }
 

@@ -42,6 +42,14 @@ export interface ExecutionServiceDeps {
   traces?: ExecutionTraces;
 }
 
+/** A trigger whose suite is already resolved to its id (a name is resolved at the API edge). */
+export type TriggerRequest = Omit<
+  TriggerExecutionBody,
+  'suite_id' | 'suite_name' | 'project_id'
+> & {
+  suite_id: number;
+};
+
 export interface TriggerOptions {
   idempotencyKey?: string | undefined;
   /** For reruns: only these cases, and the execution this one repeats. */
@@ -81,7 +89,7 @@ export class ExecutionService {
   }
 
   /** Starts a run in its own trace span; every job of the run continues that trace. */
-  trigger(body: TriggerExecutionBody, options: TriggerOptions = {}): Promise<TriggerResult> {
+  trigger(body: TriggerRequest, options: TriggerOptions = {}): Promise<TriggerResult> {
     return tracer().startActiveSpan('execution.trigger', async (span) => {
       span.setAttribute('webguard.triggered_by', body.triggered_by);
       try {
@@ -98,30 +106,28 @@ export class ExecutionService {
     });
   }
 
-  private async startRun(
-    body: TriggerExecutionBody,
-    options: TriggerOptions,
-  ): Promise<TriggerResult> {
+  private async startRun(body: TriggerRequest, options: TriggerOptions): Promise<TriggerResult> {
     const { db, logger } = this.deps;
 
     // 1. Resolve the suite and the environment it runs against.
-    const suite =
-      body.suite_id !== undefined
-        ? await this.suites.find(body.suite_id)
-        : await this.suites.findByName(body.suite_name ?? '');
-    if (!suite) throw notFound('suite', body.suite_id ?? body.suite_name ?? '');
+    const suite = await this.suites.find(body.suite_id);
+    if (!suite) throw notFound('suite', body.suite_id);
     if (!suite.enabled)
       throw new AppError(
         409,
         'CONFLICT',
         `suite "${suite.name}" is disabled; enable it before running it`,
       );
+    // Environments are named per project: the suite's project is where the name is looked up.
     const environment = body.environment
-      ? await this.deps.environments.findByName(body.environment)
+      ? await this.deps.environments.findByName(body.environment, suite.project_id)
       : undefined;
-    // An environment of another project is as invisible as one that does not exist.
-    if (body.environment && (!environment || environment.project_id !== suite.project_id))
-      throw notFound('environment', body.environment);
+    if (body.environment && !environment)
+      throw new AppError(
+        404,
+        'NOT_FOUND',
+        `environment ${JSON.stringify(body.environment)} does not exist in the project of suite "${suite.name}"`,
+      );
 
     // 2. A repeated trigger returns the run it already started: same Idempotency-Key, or a CI
     //    trigger for a commit whose run of this suite is still going.

@@ -144,6 +144,40 @@ describe('webguard run', () => {
       ['broken', 'failed'],
       ['fine', 'passed'],
     ]);
+    const containers = readdirSync(allure)
+      .filter((file) => file.endsWith('-container.json'))
+      .map((file) => JSON.parse(readFileSync(join(allure, file), 'utf8')));
+    expect(containers).toHaveLength(1);
+    expect(containers[0].children.sort()).toEqual(results.map((r) => r.uuid).sort());
+  });
+
+  it('finds --suite by name in the token’s project, and asks for --project when it is in several', async () => {
+    const project = await t.inject({
+      method: 'POST',
+      url: '/api/v1/projects',
+      payload: { slug: 'billing', name: 'Billing' },
+    });
+    const billing = project.json<{ id: number }>().id;
+    await suite('green', [{ name: 'red in billing', skill_name: 'fail' }], {
+      project_id: billing,
+    });
+
+    // The default project's token runs the default project's green suite.
+    const own = await run(['--suite', 'green', '--wait']);
+    expect(own.code, own.stderr).toBe(0);
+
+    // An administrator sees both projects: the name alone is not enough.
+    const admin = {
+      WEBGUARD_SERVER: server,
+      WEBGUARD_TOKEN: t.authHeaders().authorization!.replace(/^Bearer /, ''),
+    };
+    const ambiguous = await run(['--suite', 'green', '--wait'], admin);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toMatch(/suite named "green" in several of your projects/);
+    expect(ambiguous.stderr).toContain('--project');
+    const picked = await run(['--suite', 'green', '--project', String(billing), '--wait'], admin);
+    expect(picked.code, picked.stderr).toBe(1);
+    expect(picked.stdout).toMatch(/red in billing/);
   });
 
   it('exits 2 with a clear message for a bad token, 5 for nothing to run, 3 with no server', async () => {

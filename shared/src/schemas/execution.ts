@@ -37,7 +37,16 @@ export type ExecutionWithResults = z.infer<typeof ExecutionWithResults>;
 export const TriggerExecutionBody = z
   .strictObject({
     suite_id: Id.optional(),
-    suite_name: z.string().trim().min(1).max(255).optional(),
+    suite_name: z
+      .string()
+      .trim()
+      .min(1)
+      .max(255)
+      .optional()
+      .describe('looked up in the projects you can see; names are unique per project'),
+    project_id: Id.optional().describe(
+      'with suite_name: the project to find it in, when more than one of yours has that name',
+    ),
     triggered_by: TriggerSource.default('api'),
     ci_commit_sha: z
       .string()
@@ -56,6 +65,10 @@ export const TriggerExecutionBody = z
   .refine((body) => (body.suite_id === undefined) !== (body.suite_name === undefined), {
     message: 'give exactly one of suite_id or suite_name',
     path: ['suite_id'],
+  })
+  .refine((body) => body.project_id === undefined || body.suite_name !== undefined, {
+    message: 'project_id only goes with suite_name: a suite_id already names one suite',
+    path: ['project_id'],
   });
 export type TriggerExecutionBody = z.infer<typeof TriggerExecutionBody>;
 

@@ -66,14 +66,16 @@ const executionRoutes: FastifyPluginAsyncZod = async (app) => {
       },
       async (request, reply) => {
         const principal = principalOf(request);
-        if (request.body.suite_id !== undefined)
-          await access.suite(principal, request.body.suite_id, 'tester');
-        else await access.suiteByName(principal, request.body.suite_name ?? '', 'tester');
+        const { suite_id, suite_name, project_id, ...rest } = request.body;
+        if (suite_id !== undefined) await access.suite(principal, suite_id, 'tester');
+        const suiteId =
+          suite_id ?? (await access.suiteByName(principal, suite_name!, 'tester', project_id));
         return sendAccepted(
           reply,
-          await executionService.trigger(request.body, {
-            idempotencyKey: request.headers['idempotency-key'],
-          }),
+          await executionService.trigger(
+            { ...rest, suite_id: suiteId },
+            { idempotencyKey: request.headers['idempotency-key'] },
+          ),
         );
       },
     );
