@@ -5,6 +5,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
   ApiError,
   ArtifactList,
+  ExecutionCaseList,
   ExecutionWithResults,
   FINAL_EXECUTION_STATUSES,
   TriggerExecutionResponse,
@@ -14,6 +15,7 @@ import {
 } from '@webguard/shared';
 import type { z } from 'zod';
 import { toAllure, toJUnitXml, toSummaryMarkdown, type ReportArtifact } from '../reports/index.js';
+import { LiveBlock, progressState, renderProgress } from './progress-display.js';
 
 /** The exit-code contract of `webguard run`, documented in the README and docs/ci.md. */
 export const RUN_EXIT = {
@@ -259,7 +261,9 @@ async function writeReports(
 
 /**
  * 1. Trigger the suite; 2. unless told not to wait, poll until the run ends, printing each case
- * as it finishes; 3. write the reports asked for; 4. exit with the code the result means.
+ * as it finishes (on a terminal, below them, one status block redrawn in place; in CI logs, a
+ * progress line when it changes); 3. write the reports asked for; 4. exit with the code the
+ * result means.
  */
 export async function runSuite(options: RunOptions): Promise<number> {
   const api = new ApiClient(options.server, options.token);
@@ -289,6 +293,7 @@ export async function runSuite(options: RunOptions): Promise<number> {
   const started = Date.now();
   const deadline = started + options.timeout * 1000;
   const printed = new Set<number>();
+  const live = process.stdout.isTTY ? new LiveBlock(process.stdout) : undefined;
   let lastProgress = '';
   let transientFailures = 0;
   for (;;) {
@@ -310,16 +315,27 @@ export async function runSuite(options: RunOptions): Promise<number> {
     for (const result of execution.results) {
       if (printed.has(result.id)) continue;
       printed.add(result.id);
-      out(resultLine(result));
+      if (live) live.print(resultLine(result));
+      else out(resultLine(result));
     }
     const elapsed = Math.round((Date.now() - started) / 1000);
     const done = execution.results.length;
     const progress = `${execution.status} ${done}/${execution.total_tests} done, ${execution.passed_tests} passed, ${execution.failed_tests} failed, ${execution.skipped_tests} skipped`;
-    if (progress !== lastProgress) {
+    const final = FINAL.has(execution.status);
+    if (live && !final) {
+      // Which cases run now is for the eyes only: without it the block still shows the counts.
+      const cases = await api
+        .call(ExecutionCaseList, 'GET', `/api/v1/executions/${id}/cases`)
+        .then((list) => list.items)
+        .catch(() => undefined);
+      const state = progressState(execution, cases, Date.now() - started, Date.now());
+      live.update(renderProgress(state, process.stdout.columns || 80));
+    } else if (progress !== lastProgress) {
+      live?.clear();
       out(`[${String(elapsed).padStart(4)}s] #${id} ${progress}`);
       lastProgress = progress;
     }
-    if (FINAL.has(execution.status)) {
+    if (final) {
       if (execution.error_message) out(`  ${execution.error_message}`);
       const gate = execution.quality_gate;
       if (gate) {

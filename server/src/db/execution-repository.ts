@@ -15,6 +15,8 @@ import {
 import {
   FINAL_EXECUTION_STATUSES,
   type Execution,
+  type ExecutionCase,
+  type ExecutionCaseState,
   type ExecutionWithResults,
   type ListExecutionsQuery,
   type Page,
@@ -26,7 +28,14 @@ import type { Database } from './database.js';
 import { deriveExecutionStatus, emptyCounts, summarize } from './execution-status.js';
 import { toExecution, toTestResult } from './mappers.js';
 import { evaluateGate, type GateCase } from '../reports/quality-gate.js';
-import { caseQuarantines, testExecutions, testMetrics, testResults, testSuites } from './schema.js';
+import {
+  caseQuarantines,
+  executionCases,
+  testExecutions,
+  testMetrics,
+  testResults,
+  testSuites,
+} from './schema.js';
 
 const OPEN_STATUSES = ['queued', 'running'];
 
@@ -110,6 +119,23 @@ export class ExecutionRepository {
         ),
       ),
     };
+  }
+
+  /** The state of each case of the execution, in dispatch order. */
+  async cases(id: number): Promise<ExecutionCase[]> {
+    const rows = await this.db
+      .select()
+      .from(executionCases)
+      .where(eq(executionCases.executionId, id))
+      .orderBy(asc(executionCases.dispatchOrder), asc(executionCases.id));
+    return rows.map((row) => ({
+      case_id: row.caseId,
+      name: row.name,
+      skill_name: row.skillName,
+      state: row.state as ExecutionCaseState,
+      attempt: row.attempt,
+      started_at: row.startedAt?.toISOString() ?? null,
+    }));
   }
 
   /** `projectIds` limits the page to those projects' suites; undefined means every project. */

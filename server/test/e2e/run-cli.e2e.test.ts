@@ -151,6 +151,38 @@ describe('webguard run', () => {
     expect(containers[0].children.sort()).toEqual(results.map((r) => r.uuid).sort());
   });
 
+  it('redraws one status block on a terminal, with the cases running now', async () => {
+    await suite('slow', [{ name: 'nap', skill_name: 'wait', params: { ms: 1500 } }]);
+    // `script` gives the command a pseudo-terminal, so stdout is a TTY as for a person.
+    const quote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
+    const command = [process.execPath, CLI, 'run', '--suite', 'slow', '--wait', '--interval', '0.2']
+      .map(quote)
+      .join(' ');
+    const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn('script', ['-qec', command, '/dev/null'], {
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: out,
+          TERM: 'xterm',
+          WEBGUARD_SERVER: server,
+          WEBGUARD_TOKEN: token,
+        },
+      });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.on('close', (code) => resolve({ code, stdout }));
+    });
+    expect(result.code, result.stdout).toBe(0);
+    expect(result.stdout).toMatch(/#\d+ slow — running, 0:0\d/);
+    expect(result.stdout).toContain('▸ nap');
+    expect(result.stdout).toContain('\x1b[J');
+    expect(result.stdout).toMatch(/execution #\d+ passed \(exit 0\)/);
+    // In a CI log (no TTY) there is no escape code at all.
+    const plain = await run(['--suite', 'slow', '--wait']);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).not.toContain('\x1b');
+  });
+
   it('finds --suite by name in the token’s project, and asks for --project when it is in several', async () => {
     const project = await t.inject({
       method: 'POST',

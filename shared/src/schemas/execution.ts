@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ExecutionStatus, TriggerSource } from '../status.js';
+import { ExecutionCaseState, ExecutionStatus, TriggerSource } from '../status.js';
 import { Id, PaginationQuery, Timestamp } from './common.js';
 import { QualityGateResult } from './gate.js';
 import { TestResult } from './result.js';
@@ -33,6 +33,20 @@ export const ExecutionWithResults = Execution.extend({
   results: z.array(TestResult),
 });
 export type ExecutionWithResults = z.infer<typeof ExecutionWithResults>;
+
+/** Where one case of an execution stands now: waiting, queued, running or finished. */
+export const ExecutionCase = z.object({
+  case_id: z.number().int(),
+  name: z.string(),
+  skill_name: z.string(),
+  state: ExecutionCaseState.describe('pending: waiting for the cases it depends on'),
+  attempt: z.number().int().describe('0 until it first runs; 2 and up on retries'),
+  started_at: Timestamp.nullable().describe('when its current attempt started'),
+});
+export type ExecutionCase = z.infer<typeof ExecutionCase>;
+
+export const ExecutionCaseList = z.object({ items: z.array(ExecutionCase) });
+export type ExecutionCaseList = z.infer<typeof ExecutionCaseList>;
 
 export const TriggerExecutionBody = z
   .strictObject({

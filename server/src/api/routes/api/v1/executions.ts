@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
   ApiError,
   Execution,
+  ExecutionCaseList,
   ExecutionWithResults,
   IdempotencyHeaders,
   IdParams,
@@ -107,6 +108,22 @@ const executionRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       await access.execution(principalOf(request), request.params.id, 'viewer');
       return executions.getWithResults(request.params.id);
+    },
+  );
+
+  app.get(
+    '/executions/:id/cases',
+    {
+      schema: {
+        tags,
+        summary: 'Where each case of an execution stands now: pending, queued, running or done',
+        params: IdParams,
+        response: { 200: ExecutionCaseList, 404: ApiError },
+      },
+    },
+    async (request) => {
+      await access.execution(principalOf(request), request.params.id, 'viewer');
+      return { items: await executions.cases(request.params.id) };
     },
   );
 
