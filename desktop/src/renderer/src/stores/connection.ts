@@ -59,7 +59,15 @@ export const useConnection = create<ConnectionState>((set, get) => {
     }, RETRY_MS);
   };
 
-  const renewSession = async (): Promise<boolean> => {
+  // Refresh tokens are single-use and a reused one ends the session: requests failing together
+  // share one renewal instead of each spending the same refresh token.
+  let renewing: Promise<boolean> | undefined;
+  const renewSession = (): Promise<boolean> => {
+    renewing ??= renewOnce().finally(() => (renewing = undefined));
+    return renewing;
+  };
+
+  const renewOnce = async (): Promise<boolean> => {
     const { credential, client } = get();
     if (!credential || !client || credential.kind !== 'session' || !credential.refresh_token)
       return false;
