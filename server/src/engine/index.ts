@@ -1,4 +1,4 @@
-export { runCase, type RunCaseInput } from './run-case.js';
+export { describeLimit, runCase, type RunCaseInput } from './run-case.js';
 export { runCompensation, type RunCompensationInput } from './run-compensation.js';
 export {
   createSkillContext,

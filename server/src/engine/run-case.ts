@@ -8,14 +8,7 @@ import {
   type SkillDefinition,
 } from '@webguard/shared';
 import { caseCapabilities, type ArtifactSink } from './artifact-sink.js';
-import {
-  openCaseBrowser,
-  settleCaseBrowser,
-  Screencast,
-  type BrowserPool,
-  type CaseBrowser,
-  type FrameSink,
-} from './browser/index.js';
+import type { BrowserPool, CaseBrowser, FrameSink, Screencast } from './browser/index.js';
 import { checkParamsAsync, describeIssues } from './check-params.js';
 import { classifyError, type ErrorClassification } from './classify-error.js';
 import { createHttpClient } from './http-client.js';
@@ -24,6 +17,12 @@ import { runAsSkill } from './exit-guard.js';
 import { createSkillContext, type CaseListeners, type CaseRecord } from './skill-context.js';
 import { timerDelay } from './timer-delay.js';
 import { toJsonObject } from './to-json-object.js';
+
+/**
+ * Loaded with the first browser case: Playwright takes seconds to import on a small machine, and
+ * a sandbox thread that only ever runs API cases never needs it.
+ */
+const loadBrowserSupport = () => import('./browser/index.js');
 
 export interface RunCaseInput extends CaseListeners {
   skill: SkillDefinition;
@@ -80,8 +79,9 @@ const failedWith = (classification: ErrorClassification): Verdict => ({
 const systemError = (message: string): Verdict =>
   failedWith({ errorType: 'system', status: 'error', message, stack: null });
 
-function describeLimit(
-  skill: SkillDefinition,
+/** The limit a case of `skill` runs under: the case's, or the skill's own when lower. */
+export function describeLimit(
+  skill: Pick<SkillDefinition, 'name' | 'timeoutMs'>,
   caseTimeoutMs: number,
 ): { ms: number; whose: string } {
   const skillLimit = skill.timeoutMs ?? Number.POSITIVE_INFINITY;
@@ -154,15 +154,18 @@ export async function runCase(input: RunCaseInput): Promise<CaseOutcome> {
 
     // 3. Browser skills get a fresh context on the worker's shared Chromium.
     let browser: CaseBrowser | undefined;
+    let support: Awaited<ReturnType<typeof loadBrowserSupport>> | undefined;
     if (input.skill.category === 'browser') {
       try {
+        support = await loadBrowserSupport();
         const options = { artifacts: input.artifacts, caseName: input.caseName, logger };
-        browser = await openCaseBrowser(input.browsers, checked.params, options);
+        browser = await support.openCaseBrowser(input.browsers, checked.params, options);
       } catch (error) {
         return outcome(systemError(classifyError(error).message), emptyRecord());
       }
     }
-    if (browser && input.frames) screencast = new Screencast(browser.page, input.frames, logger);
+    if (browser && support && input.frames)
+      screencast = new support.Screencast(browser.page, input.frames, logger);
 
     // 4. One controller ends everything the skill started, at the deadline or on cancel.
     const controller = new AbortController();
@@ -219,8 +222,8 @@ export async function runCase(input: RunCaseInput): Promise<CaseOutcome> {
           : undefined;
     let verdict = verdictFor(ending);
     await screencast?.stop();
-    if (browser)
-      verdict = await settleCaseBrowser(browser, verdict, systemError, handle.context.log);
+    if (browser && support)
+      verdict = await support.settleCaseBrowser(browser, verdict, systemError, handle.context.log);
     return outcome(verdict, handle.finish(interruption));
   } catch (error) {
     // Only a bug in the engine itself gets here; the case still gets an outcome.

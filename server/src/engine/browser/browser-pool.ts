@@ -39,11 +39,49 @@ export interface BrowserPoolOptions {
   /** Default 60 000 ms. */
   launchTimeoutMs?: number;
   logger?: Logger;
+  /**
+   * Connect to this Chromium, served by another thread (see `BrowserHost`), instead of launching
+   * one: a skill's sandbox thread uses the worker's browser this way.
+   */
+  remote?: () => RemoteBrowser;
 }
 
 export type LaunchInfo = NonNullable<SkillContext['browserLaunch']>;
 
-function firstLine(error: unknown): string {
+/** A Chromium served over Playwright's protocol, and how it was launched. */
+export interface RemoteBrowser {
+  wsEndpoint: string;
+  launch: LaunchInfo;
+}
+
+/** Where Chromium is and how to launch it, for an in-process browser or a served one. */
+export function chromiumLaunch(options: BrowserPoolOptions) {
+  // Found at launch, not at start: a worker without Chromium still serves its other queues.
+  const found = findChromium({
+    override: options.chromiumPath,
+    searchPath: options.searchPath ?? '',
+  });
+  const info: LaunchInfo = {
+    executablePath: found.path,
+    args: CHROMIUM_FLAGS,
+    headless: options.headless ?? true,
+  };
+  return {
+    source: found.source,
+    info,
+    options: {
+      ...info,
+      args: [...CHROMIUM_FLAGS],
+      timeout: options.launchTimeoutMs ?? 60_000,
+      // The runtime owns shutdown and closes the pool in its turn.
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
+    },
+  };
+}
+
+export function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.split('\n').find((line) => line.trim().length > 0) ?? message;
 }
@@ -123,37 +161,38 @@ export class BrowserPool {
 
   private async launch(): Promise<Browser> {
     const { logger } = this.options;
-    // Found at launch, not at start: a worker without Chromium still serves its other queues.
-    const found = findChromium({
-      override: this.options.chromiumPath,
-      searchPath: this.options.searchPath ?? '',
-    });
-    const executablePath = found.path;
     const started = performance.now();
     let browser: Browser;
-    try {
-      browser = await chromium.launch({
-        executablePath,
-        headless: this.options.headless ?? true,
-        args: CHROMIUM_FLAGS,
-        timeout: this.options.launchTimeoutMs ?? 60_000,
-        // The runtime owns shutdown and closes the pool in its turn.
-        handleSIGINT: false,
-        handleSIGTERM: false,
-        handleSIGHUP: false,
-      });
-    } catch (error) {
-      throw new BrowserUnavailableError(
-        `could not launch Chromium (${executablePath}): ${firstLine(error)}`,
-      );
+    let launchedWith: LaunchInfo;
+    let source: string;
+    const remote = this.options.remote?.();
+    if (remote) {
+      try {
+        browser = await chromium.connect(remote.wsEndpoint, {
+          timeout: this.options.launchTimeoutMs ?? 60_000,
+        });
+      } catch (error) {
+        throw new BrowserUnavailableError(
+          `could not connect to the worker's Chromium: ${firstLine(error)}`,
+        );
+      }
+      launchedWith = remote.launch;
+      source = 'worker';
+    } else {
+      const launch = chromiumLaunch(this.options);
+      try {
+        browser = await chromium.launch(launch.options);
+      } catch (error) {
+        throw new BrowserUnavailableError(
+          `could not launch Chromium (${launch.info.executablePath}): ${firstLine(error)}`,
+        );
+      }
+      launchedWith = launch.info;
+      source = launch.source;
     }
     this.launchCount++;
     this.current = browser;
-    this.launchedWith = {
-      executablePath,
-      args: CHROMIUM_FLAGS,
-      headless: this.options.headless ?? true,
-    };
+    this.launchedWith = launchedWith;
     browser.on('disconnected', () => {
       if (this.current !== browser) return;
       this.current = undefined;
@@ -161,14 +200,14 @@ export class BrowserPool {
       if (!this.closed)
         logger?.warn('Chromium crashed or disconnected; the next case relaunches it');
     });
-    logger?.info(
+    logger?.[remote ? 'debug' : 'info'](
       {
         version: browser.version(),
-        executable: executablePath,
-        source: found.source,
+        executable: launchedWith.executablePath,
+        source,
         launch_ms: Math.round(performance.now() - started),
       },
-      'Chromium launched',
+      remote ? 'connected to Chromium' : 'Chromium launched',
     );
     return browser;
   }

@@ -11,3 +11,5 @@ export {
   type ChromiumLocation,
 } from './find-executables.js';
 export { jpegSize, Screencast, type FrameSink, type ScreencastFrame } from './screencast.js';
+export { BrowserHost } from './browser-host.js';
+export type { RemoteBrowser } from './browser-pool.js';
