@@ -151,6 +151,15 @@ export const EnvSchema = z.object({
   WEBGUARD_SKILLS_PATHS: pathList,
   WEBGUARD_SKILLS_WATCH: z.stringbool({ error: 'must be true or false' }).default(false),
   WEBGUARD_BODY_LIMIT: positiveInt(100 * 1024 * 1024).default(1024 * 1024),
+  WEBGUARD_SKILL_ISOLATION: z
+    .enum(['thread', 'none'], { error: 'must be thread or none' })
+    .default('thread'),
+  WEBGUARD_SKILL_MEMORY_MB: z.coerce
+    .number({ error: 'must be a number of megabytes' })
+    .int('must be a whole number of megabytes')
+    .min(32, 'must be between 32 and 65536 megabytes')
+    .max(65536, 'must be between 32 and 65536 megabytes')
+    .default(1024),
   WEBGUARD_CONCURRENCY_BROWSER: positiveInt(500).default(2),
   WEBGUARD_CONCURRENCY_API: positiveInt(500).default(10),
   WEBGUARD_CONCURRENCY_DATA: positiveInt(500).default(5),
@@ -304,6 +313,16 @@ export interface Config {
   /** Reload the skill registry when a file under a skill folder changes. */
   watchSkills: boolean;
   bodyLimit: number;
+  /** How workers run skill code. */
+  skillIsolation: {
+    /**
+     * `thread` (default): each case in a sandbox thread the worker stops at the case's limits;
+     * `none`: in the worker's own thread, for debugging a skill with the worker's inspector.
+     */
+    mode: 'thread' | 'none';
+    /** Heap a sandbox thread may use before it is stopped, in MB. Default 1024. */
+    memoryMb: number;
+  };
   /** Default worker concurrency per queue. */
   concurrency: {
     browser: number;
@@ -405,6 +424,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     skillPaths: e.WEBGUARD_SKILLS_PATHS,
     watchSkills: e.WEBGUARD_SKILLS_WATCH,
     bodyLimit: e.WEBGUARD_BODY_LIMIT,
+    skillIsolation: { mode: e.WEBGUARD_SKILL_ISOLATION, memoryMb: e.WEBGUARD_SKILL_MEMORY_MB },
     concurrency: {
       browser: e.WEBGUARD_CONCURRENCY_BROWSER,
       api: e.WEBGUARD_CONCURRENCY_API,

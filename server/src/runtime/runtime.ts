@@ -35,7 +35,8 @@ import {
 } from '../queues/job-catalog.js';
 import { JobQueues } from '../queues/job-queues.js';
 import { connectRedis, pingRedis, type RedisHandle } from '../redis/index.js';
-import { BrowserPool } from '../engine/browser/index.js';
+import { BrowserHost, BrowserPool } from '../engine/browser/index.js';
+import { InProcessEngine, SkillSandbox, type CaseEngine } from '../sandbox/index.js';
 import { ExecutionService } from '../services/execution-service.js';
 import { ScheduleService } from '../services/schedule-service.js';
 import { builtinSkillsDir, SkillRegistry, SkillReloader } from '../skills/index.js';
@@ -276,11 +277,10 @@ export async function startRuntime(
       const concurrency = Object.fromEntries(
         QUEUE_NAMES.map((queue) => [queue, roles.concurrency ?? config.concurrency[queue]]),
       ) as Record<QueueName, number>;
-      // One Chromium for this process's browser cases, closed after the workers have drained.
-      const browsers = served.includes('browser')
-        ? new BrowserPool({ ...config.browser, logger })
-        : undefined;
-      if (browsers) closers.push(() => browsers.close());
+      // One Chromium for this process's browser cases; the engine is closed after the workers
+      // have drained.
+      const engine = createCaseEngine(config, served.includes('browser'), logger);
+      closers.push(() => engine.close());
       const pool = startWorkerPool({
         queues: served,
         concurrency,
@@ -298,7 +298,7 @@ export async function startRuntime(
           executionService,
           notifications,
           logger,
-          browsers,
+          engine,
           artifacts,
           events,
           metrics,
@@ -446,4 +446,13 @@ export async function startRuntime(
     await close();
     throw error;
   }
+}
+
+/** How this worker runs skill code: in sandbox threads unless configured otherwise. */
+function createCaseEngine(config: Config, browsers: boolean, logger: Logger): CaseEngine {
+  const browserOptions = { ...config.browser, logger };
+  if (config.skillIsolation.mode === 'none')
+    return new InProcessEngine(browsers ? new BrowserPool(browserOptions) : undefined);
+  const browser = browsers ? new BrowserHost(browserOptions) : undefined;
+  return new SkillSandbox({ memoryMb: config.skillIsolation.memoryMb, browser, logger });
 }

@@ -20,6 +20,8 @@ export interface LoadedSkill {
   definition: SkillDefinition;
   /** The folder it was loaded from. */
   source: string;
+  /** Its skill.ts / .mjs / .js: a sandbox thread loads the skill from it again. */
+  file: string;
   info: SkillInfo;
 }
 
@@ -138,7 +140,7 @@ export async function loadFolder(
   try {
     return {
       ok: true,
-      skill: { definition, source: folder, info: toSkillInfo(definition, folder) },
+      skill: { definition, source: folder, file, info: toSkillInfo(definition, folder) },
     };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);

@@ -13,8 +13,6 @@ import type { Database } from '../db/database.js';
 import type { EnvironmentRepository } from '../db/environment-repository.js';
 import { ResultRepository } from '../db/result-repository.js';
 import { executionCases, testResults } from '../db/schema.js';
-import type { BrowserPool } from '../engine/browser/index.js';
-import { runCase, runCompensation } from '../engine/index.js';
 import { retryDelayMs } from '../orchestration/backoff.js';
 import type { RunningCases } from '../orchestration/cancel-bus.js';
 import type { CaseRow, ExecutionCoordinator } from '../orchestration/execution-coordinator.js';
@@ -31,6 +29,7 @@ import {
 } from '../live/index.js';
 import type { WebGuardMetrics } from '../metrics/index.js';
 import { startCaseSpan, type ExecutionTraces } from '../telemetry/index.js';
+import type { CaseEngine } from '../sandbox/index.js';
 import type { SkillRegistry } from '../skills/index.js';
 import { loadCaseScope } from './case-scope.js';
 
@@ -44,7 +43,8 @@ export interface CaseRunnerDeps {
   retry: { baseMs: number; maxMs: number; retryable: readonly ErrorType[] };
   logger: Logger;
   /** The process's Chromium, when it serves the browser queue. */
-  browsers?: BrowserPool;
+  /** Runs the skills' code, isolated from the worker unless configured otherwise. */
+  engine: CaseEngine;
   /** Where cases keep screenshots, videos, traces, logs and attachments. */
   artifacts?: { store: ArtifactStore; repository: ArtifactRepository };
   /** Where the run's live events go. */
@@ -120,7 +120,7 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
   }
 
   // 2. Resolve references and run it in the engine, abortable by a cancel from any process.
-  const { scope, mask } = await loadCaseScope(
+  const { scope, secrets, mask } = await loadCaseScope(
     db,
     deps.environments,
     { executionId: job.execution_id, environmentId },
@@ -162,16 +162,15 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
         outcome = systemErrorOutcome(mask(error.message));
       }
       const run = () =>
-        runCase({
-          skill: found.skill.definition,
+        deps.engine.run({
+          skill: found.skill,
           params,
           caseName: row.name,
           executionId: job.execution_id,
           timeoutMs: row.timeoutSeconds * 1000,
           signal: running.signal,
           logger: log,
-          mask,
-          browsers: deps.browsers,
+          secrets,
           artifacts: caseArtifacts,
           frames: deps.frames?.forCase(job.execution_id, job.case_id, row.name),
           onLog: events && ((entry) => void events.publish({ type: 'log', ...ref, entry })),
@@ -310,7 +309,7 @@ export async function compensateCaseJob(
   const row = await loadRow(db, job.execution_id, job.case_id);
   if (!row || row.compensationState !== 'queued') return;
   const skill = skills.get(row.skillName, row.skillVersion);
-  const { scope, mask } = await loadCaseScope(
+  const { scope, secrets } = await loadCaseScope(
     db,
     deps.environments,
     { executionId: job.execution_id },
@@ -323,15 +322,15 @@ export async function compensateCaseJob(
     if (!(error instanceof UnresolvedReferenceError)) throw error;
   }
   const record = skill
-    ? await runCompensation({
-        skill: skill.definition,
+    ? await deps.engine.compensate({
+        skill,
         params,
         outputs: row.outputs ?? {},
         caseName: row.name,
         executionId: job.execution_id,
         timeoutMs: row.timeoutSeconds * 1000,
         logger,
-        mask,
+        secrets,
       })
     : {
         status: 'failed' as const,

@@ -16,7 +16,7 @@ export async function loadCaseScope(
   environments: EnvironmentRepository,
   run: { executionId: number; environmentId?: number | null },
   params: JsonObject,
-): Promise<{ scope: ReferenceScope; mask: (text: string) => string }> {
+): Promise<{ scope: ReferenceScope; secrets: string[]; mask: (text: string) => string }> {
   const { executionId } = run;
   const environmentId =
     run.environmentId !== undefined
@@ -49,6 +49,7 @@ export async function loadCaseScope(
       env: values?.variables ?? {},
       secrets: values?.secrets ?? {},
     },
+    secrets: Object.values(values?.secrets ?? {}),
     mask: createMasker(Object.values(values?.secrets ?? {})),
   };
 }

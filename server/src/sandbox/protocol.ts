@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import type { JsonObject } from '@webguard/shared';
+import {
+  ArtifactKind,
+  CaseOutcome,
+  CompensationRecord,
+  LogEntry,
+  MetricRecord,
+  StepRecord,
+  Timestamp,
+  type CaptureMode,
+} from '@webguard/shared';
+
+/**
+ * The messages between a worker and the sandbox thread that runs one case at a time for it.
+ * Both ends are this package, but a skill can post on the thread's port too, so what the
+ * worker receives is checked like any other input.
+ */
+
+/** Which skill to run: the thread loads it from its file, as the worker's registry did. */
+export interface SkillFileRef {
+  file: string;
+  name: string;
+  version: string;
+}
+
+interface TaskBase {
+  skill: SkillFileRef;
+  params: unknown;
+  caseName: string;
+  executionId: number | null;
+  timeoutMs: number;
+  /** Values hidden in everything the case records. */
+  secrets: string[];
+  logLevel: string;
+}
+
+export interface RunTask extends TaskBase {
+  kind: 'run';
+  /** The worker's Chromium, for a browser skill. */
+  browser?: {
+    wsEndpoint: string;
+    launch: { executablePath: string; args: string[]; headless: boolean };
+    video: CaptureMode;
+    trace: CaptureMode;
+  };
+  /** Whether the worker keeps artifacts; none means screenshots and attachments are dropped. */
+  artifacts: boolean;
+  /** Live frames per second, when the worker streams them. */
+  framesFps?: number;
+}
+
+export interface CompensateTask extends TaskBase {
+  kind: 'compensate';
+  outputs: JsonObject;
+}
+
+export type SandboxTask = RunTask | CompensateTask;
+
+export type ToThread =
+  | { type: 'task'; task: SandboxTask }
+  | { type: 'cancel' }
+  | { type: 'ping'; nonce: number }
+  | { type: 'reply'; request: number; value?: boolean; error?: string };
+
+const ArtifactFileMessage = z.object({
+  kind: ArtifactKind,
+  name: z.string(),
+  contentType: z.string(),
+  source: z.union([
+    z.object({ body: z.custom<Uint8Array>((value) => value instanceof Uint8Array, 'bytes') }),
+    z.object({ path: z.string() }),
+  ]),
+});
+
+export const FromThread = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('log'), entry: LogEntry }),
+  /** A line of the thread's own pino logger, for the worker's logger to write. */
+  z.object({ type: z.literal('log-line'), line: z.string() }),
+  z.object({
+    type: z.literal('step-start'),
+    step: z.object({ name: z.string(), started_at: Timestamp }),
+  }),
+  z.object({ type: z.literal('step'), step: StepRecord }),
+  z.object({ type: z.literal('metric'), metric: MetricRecord }),
+  z.object({ type: z.literal('artifact'), request: z.number(), file: ArtifactFileMessage }),
+  z.object({ type: z.literal('watched'), request: z.number() }),
+  z.object({
+    type: z.literal('frame'),
+    frame: z.object({ data: z.string(), width: z.number(), height: z.number() }),
+  }),
+  z.object({ type: z.literal('pong'), nonce: z.number() }),
+  /** The thread has the skill loaded and starts it now: its limit runs from here. */
+  z.object({ type: z.literal('started') }),
+  z.object({ type: z.literal('outcome'), outcome: CaseOutcome }),
+  z.object({ type: z.literal('compensated'), record: CompensationRecord }),
+]);
+export type FromThread = z.infer<typeof FromThread>;

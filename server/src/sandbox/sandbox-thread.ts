@@ -1,0 +1,217 @@
+import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { parentPort } from 'node:worker_threads';
+import { pino, type Logger } from 'pino';
+import { SkillError, type CompensationRecord, type SkillDefinition } from '@webguard/shared';
+// Modules, not the engine's index: that would import Playwright into threads that never need it.
+import type { ArtifactFile, ArtifactSink } from '../engine/artifact-sink.js';
+import type { BrowserPool, FrameSink } from '../engine/browser/index.js';
+import { createMasker } from '../engine/masking.js';
+import { runCase } from '../engine/run-case.js';
+import { runCompensation } from '../engine/run-compensation.js';
+import { createSkillImporter } from '../skills/import-skill-module.js';
+import { loadFolder } from '../skills/load-skills.js';
+import { systemErrorOutcome } from '../orchestration/outcomes.js';
+import type {
+  CompensateTask,
+  FromThread,
+  RunTask,
+  SandboxTask,
+  SkillFileRef,
+  ToThread,
+} from './protocol.js';
+
+/**
+ * A sandbox thread: runs the skill of one case at a time for its worker, which can stop the
+ * thread at any moment (a loop that never yields, memory exhausted, `process.exit`) without
+ * losing anything but that case. Everything the case records goes to the worker as it happens.
+ */
+
+if (!parentPort) throw new Error('sandbox-thread runs only as a worker thread');
+const port = parentPort;
+const post = (message: FromThread): void => port.postMessage(message);
+
+let running: AbortController | undefined;
+const answers = new Map<
+  number,
+  { resolve: (value: boolean) => void; reject: (e: Error) => void }
+>();
+let lastRequest = 0;
+
+/** Asks the worker something and waits for its answer. */
+function ask(message: (request: number) => FromThread): Promise<boolean> {
+  const request = ++lastRequest;
+  return new Promise((resolve, reject) => {
+    answers.set(request, { resolve, reject });
+    post(message(request));
+  });
+}
+
+port.on('message', (message: ToThread) => {
+  switch (message.type) {
+    case 'task':
+      void perform(message.task);
+      return;
+    case 'cancel':
+      running?.abort();
+      return;
+    case 'ping':
+      post({ type: 'pong', nonce: message.nonce });
+      return;
+    case 'reply': {
+      const waiting = answers.get(message.request);
+      answers.delete(message.request);
+      if (message.error !== undefined) waiting?.reject(new Error(message.error));
+      else waiting?.resolve(message.value ?? false);
+    }
+  }
+});
+
+/** Skills this thread loaded, reloaded when their file changes. */
+const loaded = new Map<string, { mtimeMs: number; size: number; definition: SkillDefinition }>();
+
+async function loadSkill(ref: SkillFileRef): Promise<SkillDefinition> {
+  const file = await stat(ref.file).catch(() => undefined);
+  if (!file) throw new SkillError('system', `the file of skill "${ref.name}" is gone: ${ref.file}`);
+  let cached = loaded.get(ref.file);
+  if (!cached || cached.mtimeMs !== file.mtimeMs || cached.size !== file.size) {
+    const result = await loadFolder(dirname(ref.file), ref.file, createSkillImporter());
+    if (!result.ok) throw new SkillError('system', result.error.message);
+    cached = { mtimeMs: file.mtimeMs, size: file.size, definition: result.skill.definition };
+    loaded.set(ref.file, cached);
+  }
+  const { definition } = cached;
+  if (definition.name !== ref.name || definition.version !== ref.version) {
+    throw new SkillError(
+      'system',
+      `${ref.file} now holds skill "${definition.name}" version ${definition.version}, not version ${ref.version} of "${ref.name}" that the worker loaded: reload the skills (POST /api/v1/skills/reload) to run the new one`,
+    );
+  }
+  return definition;
+}
+
+/** One pool per served Chromium: after a relaunch the worker hands out a new endpoint. */
+let browsers: { wsEndpoint: string; pool: BrowserPool } | undefined;
+
+async function browserPoolFor(
+  browser: NonNullable<RunTask['browser']>,
+  logger: Logger,
+): Promise<BrowserPool> {
+  if (browsers?.wsEndpoint !== browser.wsEndpoint) {
+    void browsers?.pool.close();
+    const { BrowserPool } = await import('../engine/browser/browser-pool.js');
+    const remote = { wsEndpoint: browser.wsEndpoint, launch: browser.launch };
+    const pool = new BrowserPool({
+      remote: () => remote,
+      video: browser.video,
+      trace: browser.trace,
+      logger,
+    });
+    browsers = { wsEndpoint: browser.wsEndpoint, pool };
+  }
+  return browsers.pool;
+}
+
+const artifactSink: ArtifactSink = {
+  async add(file: ArtifactFile) {
+    await ask((request) => ({ type: 'artifact', request, file }));
+  },
+};
+
+function frameSink(fps: number): FrameSink {
+  return {
+    fps,
+    watched: () => ask((request) => ({ type: 'watched', request })),
+    frame: (frame) => post({ type: 'frame', frame }),
+  };
+}
+
+/**
+ * Loggers whose lines go to the worker, which writes them with its own logger: in the case's
+ * trace context, to the worker's destination.
+ */
+const loggers = new Map<string, Logger>();
+function loggerAt(level: string): Logger {
+  let logger = loggers.get(level);
+  if (!logger) {
+    const destination = { write: (line: string) => post({ type: 'log-line', line }) };
+    logger = pino({ level, base: undefined, timestamp: false }, destination);
+    loggers.set(level, logger);
+  }
+  return logger;
+}
+
+async function perform(task: SandboxTask): Promise<void> {
+  const controller = new AbortController();
+  running = controller;
+  try {
+    if (task.kind === 'run') post({ type: 'outcome', outcome: await performRun(task, controller) });
+    else post({ type: 'compensated', record: await performCompensation(task) });
+  } finally {
+    running = undefined;
+  }
+}
+
+async function performRun(task: RunTask, controller: AbortController) {
+  const logger = loggerAt(task.logLevel);
+  let skill: SkillDefinition;
+  try {
+    skill = await loadSkill(task.skill);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    post({ type: 'started' });
+    return systemErrorOutcome(createMasker(task.secrets)(message));
+  }
+  post({ type: 'started' });
+  return runCase({
+    ...caseInput(task, logger, controller),
+    skill,
+    params: task.params,
+    browsers: task.browser && (await browserPoolFor(task.browser, logger)),
+    artifacts: task.artifacts ? artifactSink : undefined,
+    frames: task.framesFps === undefined ? undefined : frameSink(task.framesFps),
+  });
+}
+
+function caseInput(task: RunTask, logger: Logger, controller: AbortController) {
+  return {
+    caseName: task.caseName,
+    executionId: task.executionId,
+    timeoutMs: task.timeoutMs,
+    signal: controller.signal,
+    logger,
+    mask: createMasker(task.secrets),
+    onLog: (entry) => post({ type: 'log', entry }),
+    onStepStart: (step) => post({ type: 'step-start', step }),
+    onStep: (step) => post({ type: 'step', step }),
+    onMetric: (metric) => post({ type: 'metric', metric }),
+  } satisfies Omit<Parameters<typeof runCase>[0], 'skill' | 'params'>;
+}
+
+async function performCompensation(task: CompensateTask) {
+  const mask = createMasker(task.secrets);
+  let skill: SkillDefinition;
+  try {
+    skill = await loadSkill(task.skill);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    post({ type: 'started' });
+    return {
+      status: 'failed',
+      started_at: new Date().toISOString(),
+      duration_ms: 0,
+      error: mask(message),
+    } satisfies CompensationRecord;
+  }
+  post({ type: 'started' });
+  return runCompensation({
+    skill,
+    params: task.params,
+    outputs: task.outputs,
+    caseName: task.caseName,
+    executionId: task.executionId,
+    timeoutMs: task.timeoutMs,
+    logger: loggerAt(task.logLevel),
+    mask,
+  });
+}

@@ -1,0 +1,170 @@
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LogEntry, StepRecord } from '@webguard/shared';
+import { FIXTURE_SKILLS } from '../../test/support/test-runtime.js';
+import { BrowserHost } from '../engine/browser/index.js';
+import type { ArtifactFile } from '../engine/index.js';
+import { loadSkills, type LoadedSkill } from '../skills/load-skills.js';
+import type { EngineCaseInput } from './case-engine.js';
+import { SkillSandbox } from './skill-sandbox.js';
+
+const logger = pino({ level: 'silent' });
+let skills: Map<string, LoadedSkill>;
+let sandbox: SkillSandbox;
+let browser: BrowserHost;
+
+beforeAll(async () => {
+  const loaded = await loadSkills({ dirs: [FIXTURE_SKILLS] });
+  skills = new Map(loaded.skills.map((skill) => [skill.definition.name, skill]));
+  browser = new BrowserHost({ searchPath: process.env['PATH'] ?? '', logger });
+  sandbox = new SkillSandbox({ memoryMb: 512, graceMs: 1_000, browser, logger });
+});
+afterAll(async () => {
+  await sandbox.close();
+});
+
+/** Runs one case of a fixture skill, keeping what it reported as it went. */
+async function runCase(
+  skill: string,
+  params: Record<string, unknown>,
+  extra: Partial<EngineCaseInput> = {},
+  engine: SkillSandbox = sandbox,
+) {
+  const live = {
+    logs: [] as LogEntry[],
+    steps: [] as StepRecord[],
+    artifacts: [] as ArtifactFile[],
+  };
+  const loaded = skills.get(skill);
+  if (!loaded) throw new Error(`no fixture skill ${skill}`);
+  const outcome = await engine.run({
+    skill: loaded,
+    params,
+    caseName: `${skill}-case`,
+    executionId: null,
+    timeoutMs: 3_000,
+    logger,
+    secrets: [],
+    onLog: (entry) => live.logs.push(entry),
+    onStep: (step) => live.steps.push(step),
+    artifacts: { add: async (file) => void live.artifacts.push(file) },
+    ...extra,
+  });
+  return { outcome, live };
+}
+
+describe('skill sandbox', () => {
+  it('runs a case in a thread, streaming what it records, and reuses the thread', async () => {
+    const first = await runCase('hog', { mode: 'pass' });
+    expect(first.outcome).toMatchObject({ status: 'passed', outputs: { mode: 'pass' } });
+    expect(first.outcome.metrics).toEqual([{ name: 'before', value: 1, unit: null }]);
+    expect(first.live.logs.map((entry) => entry.message)).toEqual(['about to pass']);
+    expect(first.live.steps.map((step) => [step.name, step.status])).toEqual([
+      ['warm up', 'passed'],
+      ['misbehave', 'passed'],
+    ]);
+    expect(first.live.artifacts).toMatchObject([
+      { name: 'note.txt', contentType: 'text/plain', kind: 'attachment' },
+    ]);
+    const second = await runCase('hog', { mode: 'pass' });
+    expect(second.outcome.status).toBe('passed');
+    expect(sandbox.size).toBe(1);
+  });
+
+  it('stops a skill that never yields at its deadline, keeping what it recorded', async () => {
+    const { outcome } = await runCase('hog', { mode: 'loop' }, { timeoutMs: 500 });
+    expect(outcome).toMatchObject({ status: 'timeout', error_type: 'timeout' });
+    expect(outcome.error_message).toMatch(
+      /timed out after 500 ms .*kept its thread busy.*thread was stopped/,
+    );
+    expect(outcome.logs.map((entry) => entry.message)).toEqual(['about to loop']);
+    expect(outcome.steps.map((step) => [step.name, step.status])).toEqual([
+      ['warm up', 'passed'],
+      ['misbehave', 'failed'],
+    ]);
+    expect((await runCase('hog', { mode: 'pass' })).outcome.status).toBe('passed');
+  });
+
+  it('stops a skill that exhausts its memory', async () => {
+    const small = new SkillSandbox({ memoryMb: 64, logger });
+    try {
+      const { outcome } = await runCase('hog', { mode: 'memory' }, { timeoutMs: 60_000 }, small);
+      expect(outcome).toMatchObject({ status: 'error', error_type: 'system' });
+      expect(outcome.error_message).toMatch(/ran out of memory: it needed more than its 64 MB/);
+      expect((await runCase('hog', { mode: 'pass' }, {}, small)).outcome.status).toBe('passed');
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('fails the case of a skill that calls process.exit or throws from a timer', async () => {
+    const exited = await runCase('hog', { mode: 'exit' });
+    expect(exited.outcome).toMatchObject({ status: 'error', error_type: 'system' });
+    expect(exited.outcome.error_message).toMatch(/process\.exit\(7\)/);
+    const thrown = await runCase('hog', { mode: 'throw-later' });
+    expect(thrown.outcome).toMatchObject({ status: 'error', error_type: 'system' });
+    expect(thrown.outcome.error_message).toMatch(/crashed its thread.*thrown from a timer/);
+    expect((await runCase('hog', { mode: 'pass' })).outcome.status).toBe('passed');
+  });
+
+  it('stops a busy skill that is cancelled', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const { outcome } = await runCase(
+      'hog',
+      { mode: 'loop' },
+      { timeoutMs: 60_000, signal: controller.signal },
+    );
+    expect(outcome).toMatchObject({ status: 'error', error_type: 'system' });
+    expect(outcome.error_message).toMatch(/^cancelled; .*did not stop/);
+  });
+
+  it('stops a compensation that never yields, and runs the next one', async () => {
+    const skill = skills.get('hog');
+    if (!skill) throw new Error('no hog');
+    const compensate = (mode: string) =>
+      sandbox.compensate({
+        skill,
+        params: { mode },
+        outputs: {},
+        caseName: 'undo',
+        executionId: null,
+        timeoutMs: 500,
+        logger,
+        secrets: [],
+      });
+    expect(await compensate('loop')).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/kept its thread busy/),
+    });
+    expect(await compensate('pass')).toMatchObject({ status: 'passed', error: null });
+  });
+
+  it('runs browser skills on the worker’s one Chromium, surviving a thread stopped mid-page', async () => {
+    const locked = await runCase('page-hog', { title: 'stuck', loop: true }, { timeoutMs: 8_000 });
+    expect(locked.outcome.status).toBe('timeout');
+    expect(locked.live.artifacts.map((file) => file.name)).toContain('shown.png');
+    const shown = await runCase('page-hog', { title: 'hello' }, { timeoutMs: 20_000 });
+    expect(shown.outcome).toMatchObject({ status: 'passed', outputs: { title: 'hello' } });
+    expect(shown.live.artifacts.map((file) => file.name)).toContain('shown.png');
+    expect(browser.launches).toBe(1);
+  });
+
+  it('fails a case whose skill file no longer holds the version the worker loaded', async () => {
+    const skill = skills.get('hog');
+    if (!skill) throw new Error('no hog');
+    const moved = { ...skill, file: join(FIXTURE_SKILLS, 'echo', 'skill.ts') };
+    const outcome = await sandbox.run({
+      skill: moved,
+      params: { mode: 'pass' },
+      caseName: 'moved',
+      executionId: null,
+      timeoutMs: 3_000,
+      logger,
+      secrets: [],
+    });
+    expect(outcome).toMatchObject({ status: 'error', error_type: 'system' });
+    expect(outcome.error_message).toMatch(/now holds skill "echo".*reload the skills/);
+  });
+});
