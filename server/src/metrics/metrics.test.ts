@@ -18,7 +18,7 @@ import { RealtimeStats } from './realtime-stats.js';
 /** Known runs through the real API and workers, then the design's questions asked of /metrics. */
 let t: TestRuntime;
 const suites: Record<string, number> = {};
-const runs: Record<string, number[]> = { checkout: [], search: [] };
+const runs: Record<string, number[]> = { 'warm-up': [], checkout: [], search: [] };
 
 async function suite(name: string, cases: Record<string, unknown>[]) {
   const created = await t.inject({ method: 'POST', url: '/api/v1/suites', payload: { name } });
@@ -59,8 +59,10 @@ beforeAll(async () => {
   t = await startTestRuntime();
   await suite('checkout', [{ name: 'ok', skill_name: 'echo', params: { message: 'hi' } }]);
   await suite('search', [{ name: 'broken', skill_name: 'fail', params: {} }]);
+  // A worker's first case may wait for its sandbox thread to load the engine: not measured here.
+  await suite('warm-up', [{ name: 'nothing', skill_name: 'wait', params: { ms: 0 } }]);
   // checkout: 3 passed; search: 1 failed. Both suites run in well under a second.
-  for (const name of ['checkout', 'checkout', 'checkout', 'search']) await run(name);
+  for (const name of ['warm-up', 'checkout', 'checkout', 'checkout', 'search']) await run(name);
 });
 
 afterAll(async () => {

@@ -31,6 +31,11 @@ export interface SkillSandboxOptions {
   wrapUpMs?: number;
   /** Idle threads are stopped after this long. Default 60 s. */
   idleMs?: number;
+  /**
+   * Threads started with the sandbox and kept when idle, so a worker's first cases do not wait
+   * for a thread to load the engine. Default 1.
+   */
+  warmThreads?: number;
   logger: Logger;
 }
 
@@ -66,6 +71,8 @@ export class SkillSandbox implements CaseEngine {
   private closed = false;
 
   constructor(private readonly options: SkillSandboxOptions) {
+    for (let warm = 0; warm < this.warmThreads; warm++)
+      this.threads.add(new ThreadHandle(options.memoryMb, options.logger));
     const idleMs = options.idleMs ?? 60_000;
     this.reaper = setInterval(() => this.stopIdle(idleMs), Math.max(1_000, idleMs / 2));
     this.reaper.unref();
@@ -278,10 +285,20 @@ export class SkillSandbox implements CaseEngine {
     }
   }
 
+  private get warmThreads(): number {
+    return this.options.warmThreads ?? 1;
+  }
+
   private stopIdle(idleMs: number): void {
     const now = Date.now();
+    let kept = 0;
     for (const thread of this.threads) {
-      if (thread.available && now - thread.idleSince > idleMs) {
+      if (!thread.available) continue;
+      if (kept < this.warmThreads) {
+        kept++;
+        continue;
+      }
+      if (now - thread.idleSince > idleMs) {
         this.threads.delete(thread);
         void thread.terminate();
       }
