@@ -30,9 +30,10 @@ export async function openObservability(options: {
   const { config, db, redis, queues, roles, logger } = options;
   const prefix = config.queuePrefix;
   const keys = new LiveKeys(prefix);
-  const connection = redis.createConnection('observability');
+  const connection = redis.createConnection('observability', { autoPipelining: true });
   const cluster = new ClusterStats({ db, queues, redis: connection, prefix });
-  const events = new RunEventPublisher(redis.createConnection('live-publisher'), keys, {
+  const publisher = redis.createConnection('live-publisher', { autoPipelining: true });
+  const events = new RunEventPublisher(publisher, keys, {
     maxLen: config.observability.streamMaxLen,
     ttlSeconds: config.observability.streamTtlSeconds,
     logger,
