@@ -1,26 +1,20 @@
 /**
  * bench/dispatch: 1,000 no-op cases through WebGuard (trigger → results in PostgreSQL) against
  * 1,000 no-op jobs through bare BullMQ on the same Redis with the same worker concurrency, in
- * one run. Usage: npm run build && npm run bench -- dispatch [cases] [concurrency]
+ * one run. Usage: npm run build && npm run bench -- dispatch [cases] [concurrency] [thread|none]
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sql } from 'drizzle-orm';
-import { loadConfig } from '../../server/src/config.js';
 import { executionCases, testCases } from '../../server/src/db/schema.js';
-import { createLogger } from '../../server/src/runtime/logger.js';
-import { startRuntime } from '../../server/src/runtime/runtime.js';
-import { createTestDatabase } from '../../server/test/support/postgres.js';
+import { startTestRuntime, type TestRuntime } from '../../server/test/support/test-runtime.js';
 
 const CASES = Number(process.argv[2] ?? 1000);
 const CONCURRENCY = Number(process.argv[3] ?? 10);
+/** How workers run skills: `thread` (the default, sandboxed) or `none` (in the worker). */
+const ISOLATION = process.argv[4] ?? 'thread';
 const REDIS_URL = process.env.WEBGUARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const FIXTURE_SKILLS = fileURLToPath(new URL('../../server/test/fixtures/skills', import.meta.url));
 
 const p95 = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -67,35 +61,40 @@ async function bareBullmq(): Promise<{ perSecond: number; p95Ms: number }> {
   return { perSecond: CASES / seconds, p95Ms: p95(latencies) };
 }
 
+/**
+ * A short run first, as a worker that has been up a while has had: its sandbox threads have
+ * loaded the engine, so the timed run measures dispatch, not thread start-up.
+ */
+async function warmUp(t: TestRuntime): Promise<void> {
+  const cases = Array.from({ length: CONCURRENCY * 2 }, (_, i) => ({
+    name: `warm-${i}`,
+    skill_name: 'echo',
+    params: {},
+  }));
+  const suiteId = await t.suiteWith({ name: 'warm-up', max_concurrent_tests: CONCURRENCY }, cases);
+  const id = (
+    await t.inject({ method: 'POST', url: '/api/v1/executions', payload: { suite_id: suiteId } })
+  ).json().execution_id as number;
+  while (!(await t.inject(`/api/v1/executions/${id}`)).json().completed_at)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
 /** WebGuard: one suite of no-op cases, triggered through the REST API, results in PostgreSQL. */
 async function webguard(): Promise<{ perSecond: number; p95Ms: number }> {
-  const database = await createTestDatabase();
-  const home = mkdtempSync(join(tmpdir(), 'wg-bench-'));
-  const config = loadConfig({
-    DATABASE_URL: database.url,
-    REDIS_URL,
-    WEBGUARD_HOME: home,
-    WEBGUARD_QUEUE_PREFIX: `bench-${randomBytes(4).toString('hex')}`,
-    WEBGUARD_SKILLS_PATHS: FIXTURE_SKILLS,
-    WEBGUARD_CONCURRENCY_API: String(CONCURRENCY),
-    WEBGUARD_SECRET_KEY: 'ab'.repeat(32),
-    LOG_LEVEL: 'silent',
-  });
-  const runtime = await startRuntime(
-    config,
-    { api: true, workers: ['executions', 'api'], listen: false },
-    createLogger(config, 'bench'),
+  const t = await startTestRuntime(
+    { WEBGUARD_CONCURRENCY_API: String(CONCURRENCY), WEBGUARD_SKILL_ISOLATION: ISOLATION },
+    { workers: ['executions', 'api'], scheduler: false },
   );
   try {
-    const app = runtime.app!;
+    await warmUp(t);
     const suite = (
-      await app.inject({
+      await t.inject({
         method: 'POST',
         url: '/api/v1/suites',
         payload: { name: 'noop', max_concurrent_tests: 1000 },
       })
     ).json();
-    await runtime.database.db.insert(testCases).values(
+    await t.runtime.database.db.insert(testCases).values(
       Array.from({ length: CASES }, (_, i) => ({
         suiteId: suite.id as number,
         name: `noop-${i}`,
@@ -104,15 +103,14 @@ async function webguard(): Promise<{ perSecond: number; p95Ms: number }> {
       })),
     );
     const started = performance.now();
-    const trigger = await app.inject({
+    const trigger = await t.inject({
       method: 'POST',
       url: '/api/v1/executions',
       payload: { suite_id: suite.id },
     });
     const id = trigger.json().execution_id as number;
     for (;;) {
-      const execution = (await app.inject(`/api/v1/executions?suite_id=${suite.id}`)).json()
-        .items[0];
+      const execution = (await t.inject(`/api/v1/executions?suite_id=${suite.id}`)).json().items[0];
       if (execution.completed_at) {
         if (execution.passed_tests !== CASES)
           throw new Error(`only ${execution.passed_tests} of ${CASES} cases passed`);
@@ -121,14 +119,12 @@ async function webguard(): Promise<{ perSecond: number; p95Ms: number }> {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const seconds = (performance.now() - started) / 1000;
-    const rows = (await runtime.database.db.execute(
+    const rows = (await t.runtime.database.db.execute(
       sql`SELECT extract(epoch FROM (started_at - queued_at)) * 1000 AS ms FROM ${executionCases} WHERE execution_id = ${id}`,
     )) as unknown as { rows: { ms: string }[] };
     return { perSecond: CASES / seconds, p95Ms: p95(rows.rows.map((row) => Number(row.ms))) };
   } finally {
-    await runtime.close();
-    await database.drop();
-    rmSync(home, { recursive: true, force: true });
+    await t.stop();
   }
 }
 
@@ -142,6 +138,6 @@ console.log(
   `WebGuard:    ${ours.perSecond.toFixed(0)} cases/s, p95 queue-to-start ${ours.p95Ms.toFixed(0)} ms`,
 );
 console.log(
-  `dispatch: ${CASES} cases, concurrency ${CONCURRENCY}, webguard=${ours.perSecond.toFixed(0)}/s bullmq=${baseline.perSecond.toFixed(0)}/s p95_queue_to_start=${ours.p95Ms.toFixed(0)}ms ratio=${ratio.toFixed(2)}`,
+  `dispatch: ${CASES} cases, concurrency ${CONCURRENCY}, isolation ${ISOLATION}, webguard=${ours.perSecond.toFixed(0)}/s bullmq=${baseline.perSecond.toFixed(0)}/s p95_queue_to_start=${ours.p95Ms.toFixed(0)}ms ratio=${ratio.toFixed(2)}`,
 );
 process.exit(0);
