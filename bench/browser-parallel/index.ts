@@ -5,14 +5,11 @@
  * with Playwright, at the same concurrency on the same Chromium with the same flags, in one run.
  * Rounds alternate so neither side gets a warmer machine.
  * Usage: npm run build && npm run bench -- browser-parallel [--cases 50] [--concurrency N]
- *   [--rounds 2] [--trace off|on-failure|always]
+ *   [--rounds 2] [--trace off|on-failure|always] [--isolation thread|none]
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
 import { loadConfig } from '../../server/src/config.js';
@@ -23,9 +20,7 @@ import {
 } from '../../server/src/engine/browser/index.js';
 import { runCase } from '../../server/src/engine/index.js';
 import browserFlow from '../../skills/browser-flow/skill.js';
-import { createLogger } from '../../server/src/runtime/logger.js';
-import { startRuntime, type Runtime } from '../../server/src/runtime/runtime.js';
-import { createTestDatabase } from '../../server/test/support/postgres.js';
+import { startTestRuntime, type TestRuntime } from '../../server/test/support/test-runtime.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,11 +29,12 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '2' },
     // WebGuard's trace mode, to measure what tracing costs (the direct scripts never trace).
     trace: { type: 'string', default: 'off' },
+    // How the worker runs skills: in sandbox threads (the default) or in its own thread.
+    isolation: { type: 'string', default: 'thread' },
   },
 });
 const CASES = Number(values.cases);
 const ROUNDS = Number(values.rounds);
-const REDIS_URL = process.env.WEBGUARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 // The default is WebGuard's own default browser concurrency.
 const CONCURRENCY = Number(values.concurrency ?? loadConfig({}).concurrency.browser);
 
@@ -95,7 +91,7 @@ async function sampled<T>(work: () => Promise<T>) {
     peak.worker = Math.max(peak.worker, now.worker);
     peak.total = Math.max(peak.total, now.worker + now.chromium);
   };
-  const timer = setInterval(sample, 200);
+  const timer = setInterval(sample, 1_000);
   try {
     return { result: await work(), peak };
   } finally {
@@ -174,14 +170,13 @@ async function engineOnly(pool: BrowserPool, url: string, count: number): Promis
 
 /** The same cases as browser-flow cases of one suite, triggered and awaited over the API. */
 async function throughWebGuard(
-  runtime: Runtime,
+  t: TestRuntime,
   url: string,
   count: number,
   name: string,
 ): Promise<Round> {
-  const app = runtime.app!;
   const post = async (path: string, payload: object) => {
-    const response = await app.inject({ method: 'POST', url: path, payload });
+    const response = await t.inject({ method: 'POST', url: path, payload });
     if (response.statusCode >= 300) throw new Error(`${path}: ${response.body}`);
     return response.json() as { id: number; execution_id: number };
   };
@@ -196,7 +191,7 @@ async function throughWebGuard(
   const started = performance.now();
   const { execution_id } = await post('/api/v1/executions', { suite_id: suite.id });
   for (;;) {
-    const execution = (await app.inject(`/api/v1/executions/${execution_id}`)).json() as {
+    const execution = (await t.inject(`/api/v1/executions/${execution_id}`)).json() as {
       status: string;
       completed_at: string | null;
       results: { status: string; execution_time_ms: number }[];
@@ -217,22 +212,15 @@ const server: Server = createServer((_request, response) => {
 });
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-const database = await createTestDatabase();
-const home = mkdtempSync(join(tmpdir(), 'wg-bench-browser-'));
-const config = loadConfig({
-  DATABASE_URL: database.url,
-  REDIS_URL,
-  WEBGUARD_HOME: home,
-  WEBGUARD_QUEUE_PREFIX: `bench-browser-${process.pid}`,
-  WEBGUARD_CONCURRENCY_BROWSER: String(CONCURRENCY),
-  PATH: process.env.PATH ?? '',
-  WEBGUARD_TRACE: values.trace,
-  LOG_LEVEL: 'warn',
-});
-const runtime = await startRuntime(
-  config,
-  { api: true, workers: ['executions', 'browser'], listen: false },
-  createLogger(config, 'bench'),
+const t = await startTestRuntime(
+  {
+    WEBGUARD_CONCURRENCY_BROWSER: String(CONCURRENCY),
+    PATH: process.env.PATH ?? '',
+    WEBGUARD_TRACE: values.trace,
+    WEBGUARD_SKILL_ISOLATION: values.isolation,
+    LOG_LEVEL: 'warn',
+  },
+  { workers: ['executions', 'browser'], scheduler: false },
 );
 const executablePath = findChromium({ searchPath: process.env.PATH ?? '' }).path;
 const browser = await chromium.launch({ executablePath, args: CHROMIUM_FLAGS, headless: true });
@@ -241,7 +229,7 @@ try {
   // Warm both sides up: browsers launched, code paths compiled.
   await direct(browser, url, CONCURRENCY);
   await engineOnly(enginePool, url, CONCURRENCY);
-  await throughWebGuard(runtime, url, CONCURRENCY, 'warm-up');
+  await throughWebGuard(t, url, CONCURRENCY, 'warm-up');
   const idle = memory();
 
   const webguard: Round[] = [];
@@ -249,9 +237,10 @@ try {
   const engine: Round[] = [];
   let peak = { worker: 0, total: 0 };
   for (let round = 1; round <= ROUNDS; round++) {
-    baseline.push(await direct(browser, url, CASES));
-    engine.push(await engineOnly(enginePool, url, CASES));
-    const measured = await sampled(() => throughWebGuard(runtime, url, CASES, `round-${round}`));
+    // Every side is sampled alike: reading /proc takes CPU from whatever runs meanwhile.
+    baseline.push((await sampled(() => direct(browser, url, CASES))).result);
+    engine.push((await sampled(() => engineOnly(enginePool, url, CASES))).result);
+    const measured = await sampled(() => throughWebGuard(t, url, CASES, `round-${round}`));
     webguard.push(measured.result);
     peak = {
       worker: Math.max(peak.worker, measured.peak.worker),
@@ -266,7 +255,7 @@ try {
   const directMs = mean(baseline.map((round) => round.wallMs));
   const perTest = (peak.total - (idle.worker + idle.chromium)) / CONCURRENCY;
   console.log(
-    `browser-parallel: cases=${CASES} concurrency=${CONCURRENCY} rounds=${ROUNDS} trace=${values.trace}` +
+    `browser-parallel: cases=${CASES} concurrency=${CONCURRENCY} rounds=${ROUNDS} trace=${values.trace} isolation=${values.isolation}` +
       ` webguard_ms=${Math.round(webguardMs)}` +
       ` engine_only_ms=${Math.round(mean(engine.map((round) => round.wallMs)))}` +
       ` direct_ms=${Math.round(directMs)}` +
@@ -278,8 +267,6 @@ try {
 } finally {
   await browser.close();
   await enginePool.close();
-  await runtime.close();
-  await database.drop();
-  rmSync(home, { recursive: true, force: true });
+  await t.stop();
   server.close();
 }
