@@ -18,6 +18,10 @@ export interface ScheduleServiceDeps {
  * per tick however many scheduler processes run.
  */
 export class ScheduleService {
+  /** Schedule changes saved while Redis was away, by suite: the latest suite, or its removal. */
+  private readonly deferred = new Map<number, Suite | 'removed'>();
+  private waitingForRedis = false;
+
   constructor(private readonly deps: ScheduleServiceDeps) {}
 
   timezoneOf(suite: Pick<Suite, 'schedule_timezone'>): string {
@@ -51,7 +55,12 @@ export class ScheduleService {
     return { suite_id: suite.id, schedule_cron: suite.schedule_cron, timezone, active, next_runs };
   }
 
+  /**
+   * Writes the suite's scheduler. While Redis is away the suite is already saved, so the change
+   * waits here and goes out when Redis is back instead of holding the request.
+   */
   async sync(suite: Suite): Promise<void> {
+    if (await this.deferWhileAway(suite.id, suite)) return;
     const queue = this.deps.queues.queue(SCHEDULES_QUEUE);
     const id = jobIds.schedule(suite.id);
     if (suite.enabled && suite.schedule_cron) {
@@ -66,7 +75,39 @@ export class ScheduleService {
   }
 
   async remove(suiteId: number): Promise<void> {
+    if (await this.deferWhileAway(suiteId, 'removed')) return;
     await this.deps.queues.queue(SCHEDULES_QUEUE).removeJobScheduler(jobIds.schedule(suiteId));
+  }
+
+  private async deferWhileAway(suiteId: number, change: Suite | 'removed'): Promise<boolean> {
+    const client = await this.deps.queues.queue(SCHEDULES_QUEUE).client;
+    if (client.status === 'ready') return false;
+    this.deferred.set(suiteId, change);
+    this.deps.logger.warn(
+      { suite_id: suiteId, redis: client.status },
+      'Redis is unreachable: the schedule change is saved and goes to Redis when it is back',
+    );
+    if (!this.waitingForRedis) {
+      this.waitingForRedis = true;
+      client.once('ready', () => void this.flushDeferred());
+    }
+    return true;
+  }
+
+  private async flushDeferred(): Promise<void> {
+    this.waitingForRedis = false;
+    for (const [suiteId, change] of [...this.deferred]) {
+      this.deferred.delete(suiteId);
+      try {
+        if (change === 'removed') await this.remove(suiteId);
+        else await this.sync(change);
+      } catch (error) {
+        this.deps.logger.error(
+          { err: error, suite_id: suiteId },
+          'a schedule change saved while Redis was away could not be written',
+        );
+      }
+    }
   }
 
   /** Makes the schedulers match the suites exactly, e.g. after edits made while Redis was down. */

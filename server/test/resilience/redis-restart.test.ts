@@ -114,6 +114,12 @@ describe('Redis restarted mid-run', () => {
       sql`SELECT count(*)::int AS n FROM test_executions WHERE suite_id = ${otherSuite}`,
     );
     expect(orphans[0]?.n).toBe(0);
+    // A suite saved while Redis is down is not held up by its schedule, which follows later.
+    const savedWhileDown = await post('/api/v1/suites', {
+      name: 'scheduled-while-down',
+      schedule_cron: '0 3 * * *',
+    });
+    expect(savedWhileDown.statusCode, savedWhileDown.body).toBe(201);
 
     // 3. Redis comes back with its data; nobody is restarted.
     await redis.start();
@@ -132,6 +138,14 @@ describe('Redis restarted mid-run', () => {
     expect(perCase).toHaveLength(9);
     for (const row of perCase) expect(row.n, row.name).toBe(1);
     expect((await t.inject('/readyz')).statusCode).toBe(200);
+    const schedules = t.runtime.queues.queue('schedules');
+    await waitFor(
+      async () =>
+        (await schedules.getJobSchedulers(0, -1)).some(
+          (s) => (s.id ?? s.key) === `suite-${savedWhileDown.json().id}`,
+        ) || undefined,
+      { what: 'the schedule saved while Redis was down to reach Redis' },
+    );
 
     // 4. The scheduler fires again, and the worker runs what it fires.
     await waitFor(
