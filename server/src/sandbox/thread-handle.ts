@@ -73,6 +73,7 @@ export class ThreadHandle {
     return this.alive && !this.busy;
   }
 
+  /** Not stopped, crashed or exited: may take another task once this one ends. */
   get usable(): boolean {
     return this.alive;
   }
