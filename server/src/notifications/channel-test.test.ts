@@ -1,21 +1,19 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelTestResult, NotificationDelivery } from '@webguard/shared';
 import { closedPort } from '../../test/support/closed-port.js';
+import { startMailReceiver, type MailReceiver } from '../../test/support/mail-receiver.js';
 import { startTestRuntime, type TestRuntime } from '../../test/support/test-runtime.js';
 
 /** "Send a test message" against real receivers, with no worker: the API sends it itself. */
 let t: TestRuntime;
 let http: Server;
-let smtp: SMTPServer;
+let smtp: MailReceiver;
 let base: string;
-let smtpPort: number;
 const SECRET = 'whsec-for-channel-tests-0123';
 const hooks: { headers: IncomingHttpHeaders; body: string }[] = [];
-const mails: string[] = [];
 
 beforeAll(async () => {
   http = createServer((request, response) => {
@@ -29,31 +27,13 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onRcptTo(address, _session, callback) {
-      if (address.address.endsWith('@nowhere.example'))
-        return callback(new Error('mailbox unavailable'));
-      callback();
-    },
-    onData(stream, _session, callback) {
-      let data = '';
-      stream.on('data', (chunk: Buffer) => (data += chunk.toString()));
-      stream.on('end', () => {
-        mails.push(data);
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  smtpPort = (smtp.server.address() as AddressInfo).port;
+  smtp = await startMailReceiver();
   t = await startTestRuntime({}, { workers: [] });
 });
 
 afterAll(async () => {
   await t?.stop();
-  await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+  await smtp?.close();
   await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
 });
 
@@ -144,17 +124,17 @@ describe('sending a test message', () => {
     const mail = await channel({
       type: 'email',
       name: 'team',
-      smtp_url: `smtp://127.0.0.1:${smtpPort}`,
+      smtp_url: `smtp://127.0.0.1:${smtp.port}`,
       from: 'webguard@example.com',
       to: ['qa@example.com'],
     });
     expect(await sendTest(mail)).toMatchObject({ delivered: true, error: null });
-    expect(mails.at(-1)).toMatch(/Subject: WebGuard test message/);
+    expect(smtp.mails.at(-1)).toMatch(/Subject: WebGuard test message/);
 
     const refused = await channel({
       type: 'email',
       name: 'nobody',
-      smtp_url: `smtp://127.0.0.1:${smtpPort}`,
+      smtp_url: `smtp://127.0.0.1:${smtp.port}`,
       from: 'webguard@example.com',
       to: ['ghost@nowhere.example'],
     });

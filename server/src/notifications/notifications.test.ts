@@ -2,21 +2,19 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMailReceiver, type MailReceiver } from '../../test/support/mail-receiver.js';
 import { startTestRuntime, type TestRuntime } from '../../test/support/test-runtime.js';
 import { waitFor } from '../../test/support/wait-for.js';
 
 /** Real receivers: an HTTP server for the webhook and Slack, an SMTP server for e-mail. */
 let t: TestRuntime;
 let http: Server;
-let smtp: SMTPServer;
+let smtp: MailReceiver;
 let base: string;
-let smtpPort: number;
 const SECRET = 'whsec-for-tests-0123456789';
 const hooks: { headers: IncomingHttpHeaders; body: string }[] = [];
 const slack: string[] = [];
-const mails: string[] = [];
 let hookFailuresLeft = 1;
 
 beforeAll(async () => {
@@ -35,26 +33,13 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, _session, callback) {
-      let data = '';
-      stream.on('data', (chunk: Buffer) => (data += chunk.toString()));
-      stream.on('end', () => {
-        mails.push(data);
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  smtpPort = (smtp.server.address() as AddressInfo).port;
+  smtp = await startMailReceiver();
   t = await startTestRuntime({}, { workers: ['executions', 'api', 'notifications'] });
 });
 
 afterAll(async () => {
   await t?.stop();
-  await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+  await smtp?.close();
   await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
 });
 
@@ -89,7 +74,7 @@ describe('notifications', () => {
     const mail = await channel({
       type: 'email',
       name: 'team',
-      smtp_url: `smtp://127.0.0.1:${smtpPort}`,
+      smtp_url: `smtp://127.0.0.1:${smtp.port}`,
       from: 'webguard@example.com',
       to: ['qa@example.com'],
     });
@@ -149,7 +134,7 @@ describe('notifications', () => {
 
     await waitFor(async () => slack[0], { what: 'the Slack message' });
     expect(JSON.parse(slack[0]!).text).toContain('notified failed');
-    const message = await waitFor(async () => mails[0], { what: 'the e-mail' });
+    const message = await waitFor(async () => smtp.mails[0], { what: 'the e-mail' });
     expect(message).toMatch(/^To: qa@example\.com/m);
     expect(message).toMatch(/^Subject: WebGuard: notified failed/m);
 
@@ -170,6 +155,6 @@ describe('notifications', () => {
       rule: 'recovery',
       execution: { id: recovered, status: 'passed' },
     });
-    expect(mails).toHaveLength(1);
+    expect(smtp.mails).toHaveLength(1);
   });
 });
