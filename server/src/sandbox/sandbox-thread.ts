@@ -152,17 +152,24 @@ async function perform(task: SandboxTask): Promise<void> {
   }
 }
 
+/**
+ * Loads the task's skill and tells the worker the task has started, so its limit runs from
+ * here; a skill that cannot be loaded comes back as the reason, for the task to fail with.
+ */
+async function startTask(task: SandboxTask): Promise<SkillDefinition | string> {
+  try {
+    return await loadSkill(task.skill);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  } finally {
+    post({ type: 'started' });
+  }
+}
+
 async function performRun(task: RunTask, controller: AbortController) {
   const logger = loggerAt(task.logLevel);
-  let skill: SkillDefinition;
-  try {
-    skill = await loadSkill(task.skill);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    post({ type: 'started' });
-    return systemErrorOutcome(createMasker(task.secrets)(message));
-  }
-  post({ type: 'started' });
+  const skill = await startTask(task);
+  if (typeof skill === 'string') return systemErrorOutcome(createMasker(task.secrets)(skill));
   return runCase({
     ...caseInput(task, logger, controller),
     skill,
@@ -190,20 +197,16 @@ function caseInput(task: RunTask, logger: Logger, controller: AbortController) {
 
 async function performCompensation(task: CompensateTask) {
   const mask = createMasker(task.secrets);
-  let skill: SkillDefinition;
-  try {
-    skill = await loadSkill(task.skill);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    post({ type: 'started' });
-    return {
+  const skill = await startTask(task);
+  if (typeof skill === 'string') {
+    const failed: CompensationRecord = {
       status: 'failed',
       started_at: new Date().toISOString(),
       duration_ms: 0,
-      error: mask(message),
-    } satisfies CompensationRecord;
+      error: mask(skill),
+    };
+    return failed;
   }
-  post({ type: 'started' });
   return runCompensation({
     skill,
     params: task.params,
