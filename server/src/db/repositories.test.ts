@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseOutcome } from '@webguard/shared';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.js';
@@ -16,7 +16,8 @@ import {
   type DatabaseHandle,
   type ResultCase,
 } from './index.js';
-import { suiteStatistics } from './schema.js';
+import { CaseLedger } from './case-ledger.js';
+import { executionCases, suiteStatistics, testMetrics, testResults } from './schema.js';
 
 const outcome = (status: CaseOutcome['status'], extra: Partial<CaseOutcome> = {}): CaseOutcome => ({
   status,
@@ -333,6 +334,128 @@ describe.each(backends)('repositories on $name', (backend) => {
     expect((await executions.get(execution.id)).error_message).toBe(
       'could not queue: Redis is down',
     );
+  });
+
+  it('claims and closes cases in batches, each result written once', async () => {
+    const suite = await suites.create({
+      name: 'ledger',
+      enabled: true,
+      max_concurrent_tests: 5,
+      timeout_minutes: 60,
+      retry_on_failure: true,
+      stop_on_error: false,
+    });
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    const created = [];
+    for (const name of names) {
+      created.push(
+        await cases.create(suite.id, {
+          name,
+          skill_name: 'http-check',
+          params: {},
+          priority: 0,
+          timeout_seconds: 30,
+          enabled: true,
+          depends_on: [],
+        }),
+      );
+    }
+    const execution = await executions.create({
+      suiteId: suite.id,
+      totalTests: names.length,
+      triggeredBy: 'api',
+    });
+    await handle.db.insert(executionCases).values(
+      created.map((c) => ({
+        executionId: execution.id,
+        caseId: c.id,
+        name: c.name,
+        skillName: 'http-check',
+        timeoutSeconds: 30,
+        state: 'queued',
+      })),
+    );
+    const job = (caseId: number, attempt = 0) => ({
+      execution_id: execution.id,
+      case_id: caseId,
+      attempt,
+    });
+    const ledger = new CaseLedger(handle.db);
+
+    // Claimed together: the current attempts run; a stale attempt and an unknown case do not.
+    const claims = await Promise.all([
+      ...created.map((c) => ledger.claim(job(c.id))),
+      ledger.claim(job(created[0]!.id, 1)),
+      ledger.claim(job(999_999)),
+    ]);
+    expect(claims.map((claim) => claim?.row.state ?? null)).toEqual([
+      ...names.map(() => 'running'),
+      null,
+      null,
+    ]);
+    const [a, b, c, d, e] = claims.slice(0, names.length).map((claim) => claim!.row);
+
+    // An earlier delivery of c's job wrote its result and stopped before closing the case.
+    await results.record(
+      execution.id,
+      { caseId: c!.caseId, name: 'c', skillName: 'http-check' },
+      outcome('failed'),
+    );
+    const closed = await Promise.allSettled([
+      ledger.close(a!, outcome('passed')),
+      ledger.close(b!, outcome('failed', { outputs: { why: 'broken' } })),
+      ledger.close(c!, outcome('passed')),
+      // A status the database refuses fails this case's write alone.
+      ledger.close(d!, outcome('bogus' as CaseOutcome['status'])),
+      ledger.close(e!, outcome('passed', { metrics: [] })),
+    ]);
+    expect(closed.map((settled) => settled.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ]);
+    const value = (i: number) => (closed[i] as PromiseFulfilledResult<{ status: string }>).value;
+    expect([value(0).status, value(1).status, value(2).status, value(4).status]).toEqual([
+      'passed',
+      'failed',
+      'failed',
+      'passed',
+    ]);
+
+    const rows = await handle.db
+      .select()
+      .from(executionCases)
+      .where(eq(executionCases.executionId, execution.id))
+      .orderBy(executionCases.name);
+    expect(rows.map((row) => [row.name, row.state, row.resultStatus])).toEqual([
+      ['a', 'done', 'passed'],
+      ['b', 'done', 'failed'],
+      ['c', 'done', 'failed'],
+      ['d', 'running', null],
+      ['e', 'done', 'passed'],
+    ]);
+    expect(rows[1]!.outputs).toEqual({ why: 'broken' });
+    const recorded = await handle.db
+      .select()
+      .from(testResults)
+      .where(eq(testResults.executionId, execution.id));
+    expect(recorded.map((row) => row.testName).sort()).toEqual(['a', 'b', 'c', 'e']);
+    const metrics = await handle.db
+      .select()
+      .from(testMetrics)
+      .where(
+        inArray(
+          testMetrics.testResultId,
+          recorded.map((row) => row.id),
+        ),
+      );
+    // a and b wrote their metric; c's earlier delivery wrote its own; e had none.
+    expect(metrics).toHaveLength(3);
+    expect(value(0)).toMatchObject({
+      resultId: recorded.find((row) => row.testName === 'a')!.id,
+    });
   });
 
   it('mirrors loaded skills into skills_registry', async () => {

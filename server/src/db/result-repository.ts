@@ -10,6 +10,33 @@ export interface ResultCase {
   skillName: string;
 }
 
+/** The `test_results` row of a case's outcome. */
+export function resultValues(
+  executionId: number,
+  testCase: ResultCase,
+  outcome: CaseOutcome,
+  retryCount: number,
+): typeof testResults.$inferInsert {
+  return {
+    executionId,
+    testCaseId: testCase.caseId,
+    testName: testCase.name,
+    skillName: testCase.skillName,
+    status: outcome.status,
+    errorMessage: outcome.error_message,
+    errorType: outcome.error_type,
+    stackTrace: outcome.stack_trace,
+    executionTimeMs: outcome.execution_time_ms,
+    retryCount,
+    flaky: outcome.status === 'passed' && retryCount > 0,
+    startedAt: new Date(outcome.started_at),
+    completedAt: new Date(outcome.completed_at),
+    steps: outcome.steps,
+    logs: outcome.logs,
+    outputs: outcome.outputs,
+  };
+}
+
 export class ResultRepository {
   constructor(private readonly db: Database) {}
 
@@ -39,24 +66,7 @@ export class ResultRepository {
     const write = async (db: Database) => {
       const [row] = await db
         .insert(testResults)
-        .values({
-          executionId,
-          testCaseId: testCase.caseId,
-          testName: testCase.name,
-          skillName: testCase.skillName,
-          status: outcome.status,
-          errorMessage: outcome.error_message,
-          errorType: outcome.error_type,
-          stackTrace: outcome.stack_trace,
-          executionTimeMs: outcome.execution_time_ms,
-          retryCount,
-          flaky: outcome.status === 'passed' && retryCount > 0,
-          startedAt: new Date(outcome.started_at),
-          completedAt: new Date(outcome.completed_at),
-          steps: outcome.steps,
-          logs: outcome.logs,
-          outputs: outcome.outputs,
-        })
+        .values(resultValues(executionId, testCase, outcome, retryCount))
         .onConflictDoNothing({ target: [testResults.executionId, testResults.testCaseId] })
         .returning({ id: testResults.id });
       if (!row) return false;

@@ -1,4 +1,5 @@
-import { and, asc, count, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import type DataLoader from 'dataloader';
 import type { Logger } from 'pino';
 import {
   FINAL_EXECUTION_STATUSES,
@@ -8,6 +9,7 @@ import {
 import type { Database } from '../db/database.js';
 import { ExecutionRepository } from '../db/execution-repository.js';
 import { ResultRepository } from '../db/result-repository.js';
+import { statementBatcher } from '../db/statement-batcher.js';
 import { executionCases, testExecutions, testSuites } from '../db/schema.js';
 import {
   bullPriority,
@@ -67,6 +69,13 @@ interface Plan {
   closed: ClosedCase[];
 }
 
+/** How many of a run's cases wait, run, or ended without passing. */
+interface CaseTally {
+  pending: number;
+  active: number;
+  failed: number;
+}
+
 const emptyPlan = (): Plan => ({
   dispatch: [],
   compensate: [],
@@ -82,7 +91,11 @@ const emptyPlan = (): Plan => ({
  * at once and the suite's `max_concurrent_tests` holds across the whole cluster.
  */
 export class ExecutionCoordinator {
-  constructor(private readonly deps: CoordinatorDeps) {}
+  private readonly tallies: DataLoader<number, CaseTally>;
+
+  constructor(private readonly deps: CoordinatorDeps) {
+    this.tallies = statementBatcher((executionIds) => this.tallyAll(executionIds));
+  }
 
   async advance(executionId: number): Promise<void> {
     if (await this.busyWithNothingToDo(executionId)) return;
@@ -163,24 +176,29 @@ export class ExecutionCoordinator {
    * ended, so the last case to end always sees nothing running and takes the locked path.
    */
   private async busyWithNothingToDo(executionId: number): Promise<boolean> {
-    const tally = await this.deps.db
+    const { pending, active, failed } = await this.tallies.load(executionId);
+    // A failure may call for fail-fast or stop_on_error handling: leave that to the full pass.
+    return failed === 0 && pending === 0 && active > 0;
+  }
+
+  /** Case counts of many runs in one statement, for the callers that asked at the same time. */
+  private async tallyAll(executionIds: readonly number[]): Promise<CaseTally[]> {
+    const count = (condition: SQL) =>
+      sql<number>`count(*) FILTER (WHERE ${condition})`.mapWith(Number);
+    const rows = await this.deps.db
       .select({
-        state: executionCases.state,
-        failed: sql<boolean>`${executionCases.resultStatus} IS DISTINCT FROM 'passed'`,
-        n: count(),
+        executionId: executionCases.executionId,
+        pending: count(sql`${executionCases.state} = 'pending'`),
+        active: count(inArray(executionCases.state, [...ACTIVE_STATES])),
+        failed: count(
+          sql`${executionCases.state} = 'done' AND ${executionCases.resultStatus} IS DISTINCT FROM 'passed'`,
+        ),
       })
       .from(executionCases)
-      .where(eq(executionCases.executionId, executionId))
-      .groupBy(executionCases.state, sql`${executionCases.resultStatus} IS DISTINCT FROM 'passed'`);
-    const howMany = (state: ExecutionCaseState) =>
-      tally.filter((t) => t.state === state).reduce((sum, t) => sum + t.n, 0);
-    const failedSoFar = tally
-      .filter((t) => t.state === 'done' && t.failed)
-      .reduce((sum, t) => sum + t.n, 0);
-    // A failure may call for fail-fast or stop_on_error handling: leave that to the full pass.
-    return (
-      failedSoFar === 0 && howMany('pending') === 0 && howMany('queued') + howMany('running') > 0
-    );
+      .where(inArray(executionCases.executionId, [...new Set(executionIds)]))
+      .groupBy(executionCases.executionId);
+    const byExecution = new Map(rows.map((row) => [row.executionId, row]));
+    return executionIds.map((id) => byExecution.get(id) ?? { pending: 0, active: 0, failed: 0 });
   }
 
   /** One pass over the execution's cases, inside a transaction holding its row lock. */
@@ -277,13 +295,20 @@ export class ExecutionCoordinator {
         plan.again = true;
         continue;
       }
-      await tx
-        .update(executionCases)
-        .set({ state: 'queued', queuedAt: new Date() })
-        .where(eq(executionCases.id, row.id));
       row.state = 'queued';
       plan.dispatch.push({ row, queue: queueForCategory(found.skill.definition.category) });
       slots--;
+    }
+    if (plan.dispatch.length > 0) {
+      await tx
+        .update(executionCases)
+        .set({ state: 'queued', queuedAt: new Date() })
+        .where(
+          inArray(
+            executionCases.id,
+            plan.dispatch.map(({ row }) => row.id),
+          ),
+        );
     }
     if (plan.dispatch.length > 0 && execution.status === 'queued') {
       await tx

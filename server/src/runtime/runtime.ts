@@ -11,6 +11,7 @@ import {
 import { AccessControl, AuthService, TokenSigner } from '../auth/index.js';
 import type { Config } from '../config.js';
 import { ArtifactRepository } from '../db/artifact-repository.js';
+import { CaseLedger } from '../db/case-ledger.js';
 import {
   AuthRepository,
   CaseRepository,
@@ -289,6 +290,7 @@ export async function startRuntime(
         stalledIntervalMs: config.stalledIntervalMs,
         deps: {
           db,
+          ledger: new CaseLedger(db),
           coordinator,
           environments,
           skills,

@@ -1,4 +1,4 @@
-import { and, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type {
   CaseOutcome,
@@ -11,8 +11,9 @@ import { CaseArtifacts, type ArtifactStore } from '../artifacts/index.js';
 import type { ArtifactRepository } from '../db/artifact-repository.js';
 import type { Database } from '../db/database.js';
 import type { EnvironmentRepository } from '../db/environment-repository.js';
+import type { CaseLedger } from '../db/case-ledger.js';
 import { ResultRepository } from '../db/result-repository.js';
-import { executionCases, testResults } from '../db/schema.js';
+import { executionCases } from '../db/schema.js';
 import { retryDelayMs } from '../orchestration/backoff.js';
 import type { RunningCases } from '../orchestration/cancel-bus.js';
 import type { CaseRow, ExecutionCoordinator } from '../orchestration/execution-coordinator.js';
@@ -42,7 +43,8 @@ export interface CaseRunnerDeps {
   running: RunningCases;
   retry: { baseMs: number; maxMs: number; retryable: readonly ErrorType[] };
   logger: Logger;
-  /** The process's Chromium, when it serves the browser queue. */
+  /** Claims and closes this worker's cases, batched. */
+  ledger: CaseLedger;
   /** Runs the skills' code, isolated from the worker unless configured otherwise. */
   engine: CaseEngine;
   /** Where cases keep screenshots, videos, traces, logs and attachments. */
@@ -84,40 +86,13 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
     attempt: job.attempt,
   });
 
-  // 1. Claim the case: only the current attempt of a case still queued or running runs. One
-  //    statement also says whether a result already exists and which environment applies.
-  const [claimed] = await db
-    .update(executionCases)
-    .set({ state: 'running', startedAt: sql`coalesce(${executionCases.startedAt}, now())` })
-    .where(
-      and(
-        eq(executionCases.executionId, job.execution_id),
-        eq(executionCases.caseId, job.case_id),
-        eq(executionCases.attempt, job.attempt),
-        inArray(executionCases.state, ['queued', 'running']),
-      ),
-    )
-    .returning({
-      ...getTableColumns(executionCases),
-      // Written out in full: drizzle leaves columns unqualified in RETURNING, which would bind them
-      // to the subquery's own table.
-      recorded: sql<
-        string | null
-      >`(SELECT r.status FROM test_results r WHERE r.execution_id = execution_cases.execution_id AND r.test_case_id = execution_cases.case_id)`,
-      environmentId: sql<
-        number | null
-      >`(SELECT e.environment_id FROM test_executions e WHERE e.id = execution_cases.execution_id)`,
-    });
+  // 1. Claim the case: only the current attempt of a case still queued or running runs.
+  const claimed = await deps.ledger.claim(job);
   if (!claimed) {
     log.debug('stale case job; nothing to do');
     return 'stale';
   }
-  const { recorded, environmentId, ...row } = claimed;
-  if (recorded) {
-    // A previous delivery recorded the result but stopped before closing the case.
-    await finish(deps, row, undefined);
-    return 'stale';
-  }
+  const { row, environmentId } = claimed;
 
   // 2. Resolve references and run it in the engine, abortable by a cancel from any process.
   const { scope, secrets, mask } = await loadCaseScope(
@@ -237,7 +212,7 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
   }
 
   // 4. Record the result once, then let the coordinator move the run on.
-  await finish(deps, row, outcome);
+  const closed = await deps.ledger.close(row, outcome);
   deps.metrics?.caseRecorded(row.skillName, outcome.status, outcome.execution_time_ms);
   const artifacts =
     deps.artifacts &&
@@ -251,53 +226,15 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
         artifact: { id, kind, name, content_type, size_bytes, url },
       });
     }
-    const [result] = await db
-      .select({ id: testResults.id })
-      .from(testResults)
-      .where(
-        and(eq(testResults.executionId, job.execution_id), eq(testResults.testCaseId, job.case_id)),
-      );
     void events.publish(
       caseFinishedEvent(row, outcome, row.attempt, {
         willRetry: false,
-        resultId: result?.id ?? null,
+        resultId: closed.resultId,
       }),
     );
   }
   await coordinator.advance(job.execution_id);
   return outcome.status;
-}
-
-/**
- * Writes the result (unless a delivery before wrote it) and closes the case with the recorded
- * status. If the process dies in between, the next delivery finds the result and only closes.
- */
-async function finish(
-  deps: CaseRunnerDeps,
-  row: CaseRow,
-  outcome: CaseOutcome | undefined,
-): Promise<void> {
-  const { db } = deps;
-  const results = new ResultRepository(db);
-  const inserted =
-    outcome !== undefined &&
-    (await results.record(
-      row.executionId,
-      { caseId: row.caseId, name: row.name, skillName: row.skillName },
-      outcome,
-      row.attempt,
-    ));
-  const status = inserted ? outcome.status : await results.statusOf(row.executionId, row.caseId);
-  await db
-    .update(executionCases)
-    .set({
-      state: 'done',
-      resultStatus: status ?? 'error',
-      outputs: outcome?.outputs ?? {},
-      finishedAt: new Date(),
-    })
-    .where(eq(executionCases.id, row.id));
-  if (!outcome) await deps.coordinator.advance(row.executionId);
 }
 
 /** Undoes a passed case's work after its run failed, then lets the run move on. */
