@@ -4,6 +4,7 @@
  * one run. Usage: npm run build && npm run bench -- dispatch [cases] [concurrency] [thread|none]
  */
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sql } from 'drizzle-orm';
@@ -16,13 +17,42 @@ const CONCURRENCY = Number(process.argv[3] ?? 10);
 const ISOLATION = process.argv[4] ?? 'thread';
 const REDIS_URL = process.env.WEBGUARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/**
+ * CPU time (ms) used so far by this process (all its threads) and by the PostgreSQL backends
+ * serving `database`. On a shared 2-core machine wall time swings with whatever else runs; CPU
+ * per case says what dispatch itself costs. PostgreSQL's share is read from /proc (Linux only).
+ */
+function cpuMs(database?: string): { node: number; postgres: number } {
+  const { user, system } = process.cpuUsage();
+  let postgres = 0;
+  if (database) {
+    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      try {
+        if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${database} `)) continue;
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        postgres += (Number(fields[11]) + Number(fields[12])) * 10;
+      } catch {
+        // The process ended while being read.
+      }
+    }
+  }
+  return { node: (user + system) / 1000, postgres };
+}
+
 const p95 = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? 0;
 };
 
 /** The baseline: no-op jobs through BullMQ alone. */
-async function bareBullmq(): Promise<{ perSecond: number; p95Ms: number }> {
+interface Side {
+  perSecond: number;
+  p95Ms: number;
+  /** CPU ms per case: this process, and the database's backends. */
+  cpu: { node: number; postgres: number };
+}
+
+async function bareBullmq(): Promise<Side> {
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue('noop', { connection, prefix });
@@ -50,15 +80,21 @@ async function bareBullmq(): Promise<{ perSecond: number; p95Ms: number }> {
     },
   );
   const started = performance.now();
+  const cpuBefore = cpuMs();
   await queue.addBulk(Array.from({ length: CASES }, (_, i) => ({ name: 'noop', data: { i } })));
   await allDone;
   const seconds = (performance.now() - started) / 1000;
+  const cpuAfter = cpuMs();
   await worker.close();
   await events.close();
   await queue.obliterate({ force: true });
   await queue.close();
   connection.disconnect();
-  return { perSecond: CASES / seconds, p95Ms: p95(latencies) };
+  return {
+    perSecond: CASES / seconds,
+    p95Ms: p95(latencies),
+    cpu: { node: (cpuAfter.node - cpuBefore.node) / CASES, postgres: 0 },
+  };
 }
 
 /**
@@ -80,7 +116,7 @@ async function warmUp(t: TestRuntime): Promise<void> {
 }
 
 /** WebGuard: one suite of no-op cases, triggered through the REST API, results in PostgreSQL. */
-async function webguard(): Promise<{ perSecond: number; p95Ms: number }> {
+async function webguard(): Promise<Side> {
   const t = await startTestRuntime(
     { WEBGUARD_CONCURRENCY_API: String(CONCURRENCY), WEBGUARD_SKILL_ISOLATION: ISOLATION },
     { workers: ['executions', 'api'], scheduler: false },
@@ -102,7 +138,9 @@ async function webguard(): Promise<{ perSecond: number; p95Ms: number }> {
         params: {},
       })),
     );
+    const database = new URL(t.database.url).pathname.slice(1);
     const started = performance.now();
+    const cpuBefore = cpuMs(database);
     const trigger = await t.inject({
       method: 'POST',
       url: '/api/v1/executions',
@@ -119,10 +157,18 @@ async function webguard(): Promise<{ perSecond: number; p95Ms: number }> {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const seconds = (performance.now() - started) / 1000;
+    const cpuAfter = cpuMs(database);
     const rows = (await t.runtime.database.db.execute(
       sql`SELECT extract(epoch FROM (started_at - queued_at)) * 1000 AS ms FROM ${executionCases} WHERE execution_id = ${id}`,
     )) as unknown as { rows: { ms: string }[] };
-    return { perSecond: CASES / seconds, p95Ms: p95(rows.rows.map((row) => Number(row.ms))) };
+    return {
+      perSecond: CASES / seconds,
+      p95Ms: p95(rows.rows.map((row) => Number(row.ms))),
+      cpu: {
+        node: (cpuAfter.node - cpuBefore.node) / CASES,
+        postgres: (cpuAfter.postgres - cpuBefore.postgres) / CASES,
+      },
+    };
   } finally {
     await t.stop();
   }
@@ -131,11 +177,13 @@ async function webguard(): Promise<{ perSecond: number; p95Ms: number }> {
 const baseline = await bareBullmq();
 const ours = await webguard();
 const ratio = ours.perSecond / baseline.perSecond;
+const cpu = (side: Side) =>
+  `CPU per case ${side.cpu.node.toFixed(2)} ms node + ${side.cpu.postgres.toFixed(2)} ms postgres`;
 console.log(
-  `bare BullMQ: ${baseline.perSecond.toFixed(0)} jobs/s, p95 queue-to-start ${baseline.p95Ms.toFixed(0)} ms`,
+  `bare BullMQ: ${baseline.perSecond.toFixed(0)} jobs/s, p95 queue-to-start ${baseline.p95Ms.toFixed(0)} ms, ${cpu(baseline)}`,
 );
 console.log(
-  `WebGuard:    ${ours.perSecond.toFixed(0)} cases/s, p95 queue-to-start ${ours.p95Ms.toFixed(0)} ms`,
+  `WebGuard:    ${ours.perSecond.toFixed(0)} cases/s, p95 queue-to-start ${ours.p95Ms.toFixed(0)} ms, ${cpu(ours)}`,
 );
 console.log(
   `dispatch: ${CASES} cases, concurrency ${CONCURRENCY}, isolation ${ISOLATION}, webguard=${ours.perSecond.toFixed(0)}/s bullmq=${baseline.perSecond.toFixed(0)}/s p95_queue_to_start=${ours.p95Ms.toFixed(0)}ms ratio=${ratio.toFixed(2)}`,
