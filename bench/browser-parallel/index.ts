@@ -11,6 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { chromium, type Browser } from 'playwright-core';
 import { loadConfig } from '../../server/src/config.js';
 import {
@@ -171,6 +172,7 @@ async function engineOnly(pool: BrowserPool, url: string, count: number): Promis
 /** The same cases as browser-flow cases of one suite, triggered and awaited over the API. */
 async function throughWebGuard(
   t: TestRuntime,
+  sql: pg.Client,
   url: string,
   count: number,
   name: string,
@@ -190,21 +192,23 @@ async function throughWebGuard(
   }
   const started = performance.now();
   const { execution_id } = await post('/api/v1/executions', { suite_id: suite.id });
+  // Completion is watched on the execution's row: polling the API's full results four times a
+  // second would put the bench's own reads on the worker's thread, which the cases need.
   for (;;) {
-    const execution = (await t.inject(`/api/v1/executions/${execution_id}`)).json() as {
-      status: string;
-      completed_at: string | null;
-      results: { status: string; execution_time_ms: number }[];
-    };
-    if (execution.completed_at) {
-      const wallMs = performance.now() - started;
-      const failed = execution.results.filter((result) => result.status !== 'passed');
-      if (failed.length > 0) throw new Error(`${failed.length} WebGuard cases did not pass`);
-      return { wallMs, durations: execution.results.map((result) => result.execution_time_ms) };
-    }
-    // Polled gently: the bench's own reads must not take CPU from the cases it measures.
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    const { rows } = await sql.query<{ done: boolean }>(
+      'SELECT completed_at IS NOT NULL AS done FROM test_executions WHERE id = $1',
+      [execution_id],
+    );
+    if (rows[0]?.done) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  const wallMs = performance.now() - started;
+  const execution = (await t.inject(`/api/v1/executions/${execution_id}`)).json() as {
+    results: { status: string; execution_time_ms: number }[];
+  };
+  const failed = execution.results.filter((result) => result.status !== 'passed');
+  if (failed.length > 0) throw new Error(`${failed.length} WebGuard cases did not pass`);
+  return { wallMs, durations: execution.results.map((result) => result.execution_time_ms) };
 }
 
 const server: Server = createServer((_request, response) => {
@@ -225,27 +229,45 @@ const t = await startTestRuntime(
 const executablePath = findChromium({ searchPath: process.env.PATH ?? '' }).path;
 const browser = await chromium.launch({ executablePath, args: CHROMIUM_FLAGS, headless: true });
 const enginePool = new BrowserPool({ searchPath: process.env.PATH ?? '' });
+const sql = new pg.Client({ connectionString: t.database.url });
+await sql.connect();
 try {
-  // Warm both sides up: browsers launched, code paths compiled.
+  // Warm every side up: browsers launched, code paths compiled.
   await direct(browser, url, CONCURRENCY);
   await engineOnly(enginePool, url, CONCURRENCY);
-  await throughWebGuard(t, url, CONCURRENCY, 'warm-up');
+  await throughWebGuard(t, sql, url, CONCURRENCY, 'warm-up');
   const idle = memory();
 
   const webguard: Round[] = [];
   const baseline: Round[] = [];
   const engine: Round[] = [];
   let peak = { worker: 0, total: 0 };
+  const sides = [
+    { rounds: baseline, run: (count: number) => direct(browser, url, count) },
+    { rounds: engine, run: (count: number) => engineOnly(enginePool, url, count) },
+    {
+      rounds: webguard,
+      run: (count: number, name: string) => throughWebGuard(t, sql, url, count, name),
+      sampledPeak: true,
+    },
+  ];
   for (let round = 1; round <= ROUNDS; round++) {
-    // Every side is sampled alike: reading /proc takes CPU from whatever runs meanwhile.
-    baseline.push((await sampled(() => direct(browser, url, CASES))).result);
-    engine.push((await sampled(() => engineOnly(enginePool, url, CASES))).result);
-    const measured = await sampled(() => throughWebGuard(t, url, CASES, `round-${round}`));
-    webguard.push(measured.result);
-    peak = {
-      worker: Math.max(peak.worker, measured.peak.worker),
-      total: Math.max(peak.total, measured.peak.total),
-    };
+    // Odd rounds run the sides in one order, even rounds in the other, so a machine that gets
+    // busier or quieter during the run weighs on every side alike.
+    for (const side of round % 2 === 1 ? sides : [...sides].reverse()) {
+      // A few cases first, as on a worker that has been busy: a sandbox thread idle for a
+      // minute (while the other sides ran) has been stopped and would start within the clock.
+      await side.run(CONCURRENCY, `warm-${round}`);
+      // Every side is sampled alike: reading /proc takes CPU from whatever runs meanwhile.
+      const measured = await sampled(() => side.run(CASES, `round-${round}`));
+      side.rounds.push(measured.result);
+      if (side.sampledPeak) {
+        peak = {
+          worker: Math.max(peak.worker, measured.peak.worker),
+          total: Math.max(peak.total, measured.peak.total),
+        };
+      }
+    }
     console.log(
       `round ${round}: direct ${Math.round(baseline.at(-1)!.wallMs)} ms, engine only ${Math.round(engine.at(-1)!.wallMs)} ms, WebGuard ${Math.round(webguard.at(-1)!.wallMs)} ms`,
     );
@@ -267,6 +289,7 @@ try {
 } finally {
   await browser.close();
   await enginePool.close();
+  await sql.end();
   await t.stop();
   server.close();
 }
