@@ -1,5 +1,6 @@
+import { connect, createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { chromium, type BrowserServer } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import {
   chromiumLaunch,
   firstLine,
@@ -9,17 +10,68 @@ import {
 import type { CaptureMode } from '@webguard/shared';
 import { BrowserUnavailableError } from './find-executables.js';
 
+/** A loopback port free right now, for Chromium's DevTools endpoint. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (typeof address !== 'object' || address === null) throw new Error('no loopback port');
+  return address.port;
+}
+
 /**
- * The worker's one Chromium when skills run in sandbox threads: launched as a Playwright server
- * that each thread connects to, so a thread that is stopped mid-case takes only its own
- * contexts with it. Launched on first use; after a crash the next case launches a new one.
+ * Whether something accepts connections on the loopback `port`: refused at once when the
+ * Chromium that listened there has died, however busy a live one is.
+ */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** The browser-wide DevTools WebSocket of a Chromium listening on `port`. */
+async function devtoolsEndpoint(port: number): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${port}/json/version`, {
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body: unknown = await response.json();
+  const endpoint =
+    typeof body === 'object' && body !== null
+      ? (body as Record<string, unknown>)['webSocketDebuggerUrl']
+      : undefined;
+  if (typeof endpoint !== 'string' || !endpoint.startsWith('ws://127.0.0.1:')) {
+    throw new Error(`port ${port} does not serve this Chromium's DevTools`);
+  }
+  return endpoint;
+}
+
+interface Served {
+  browser: Browser;
+  port: number;
+  remote: RemoteBrowser;
+}
+
+/**
+ * The worker's one Chromium when skills run in sandbox threads. Each thread drives it over the
+ * DevTools protocol with a Playwright of its own, so a skill's calls never wait for the worker's
+ * thread (queues, database, API) and a thread stopped mid-case takes only its own contexts with
+ * it. Launched on first use; after a crash the next case launches a new one.
  */
 export class BrowserHost {
   /** Videos and traces for cases whose params do not choose. */
   readonly video: CaptureMode;
   readonly trace: CaptureMode;
-  private launching: Promise<{ server: BrowserServer; remote: RemoteBrowser }> | undefined;
-  private current: BrowserServer | undefined;
+  private launching: Promise<Served> | undefined;
+  private current: Browser | undefined;
   private launchCount = 0;
   private closed = false;
 
@@ -38,13 +90,24 @@ export class BrowserHost {
     if (this.closed) {
       throw new BrowserUnavailableError('the browser pool is closed: the worker is shutting down');
     }
-    const launching = (this.launching ??= this.launch());
-    try {
-      return (await launching).remote;
-    } catch (error) {
-      if (this.launching === launching) this.launching = undefined;
-      throw error;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const launching = (this.launching ??= this.launch());
+      let served: Served;
+      try {
+        served = await launching;
+      } catch (error) {
+        if (this.launching === launching) this.launching = undefined;
+        throw error;
+      }
+      // A thread can see Chromium die (and its case be retried) before this thread hears of it.
+      if (await listening(served.port)) return served.remote;
+      if (this.launching === launching) {
+        this.launching = undefined;
+        this.current = undefined;
+        void served.browser.close().catch(() => undefined);
+      }
     }
+    throw new BrowserUnavailableError('Chromium exited right after it was launched');
   }
 
   async close(): Promise<void> {
@@ -53,25 +116,40 @@ export class BrowserHost {
     this.launching = undefined;
     this.current = undefined;
     const served = await launching?.catch(() => undefined);
-    await served?.server.close().catch(() => undefined);
+    await served?.browser.close().catch(() => undefined);
   }
 
-  private async launch(): Promise<{ server: BrowserServer; remote: RemoteBrowser }> {
+  private async launch(): Promise<Served> {
     const { logger } = this.options;
     const launch = chromiumLaunch(this.options);
     const started = performance.now();
-    let server: BrowserServer;
+    let browser: Browser;
+    let wsEndpoint: string;
+    let port: number;
     try {
-      server = await chromium.launchServer({ ...launch.options, host: '127.0.0.1' });
+      port = await freePort();
+      browser = await chromium.launch({
+        ...launch.options,
+        args: [
+          ...launch.options.args,
+          `--remote-debugging-port=${port}`,
+          '--remote-debugging-address=127.0.0.1',
+        ],
+      });
+      // Another process may have taken the port between our probe and Chromium's start.
+      wsEndpoint = await devtoolsEndpoint(port).catch(async (error: unknown) => {
+        await browser.close().catch(() => undefined);
+        throw error;
+      });
     } catch (error) {
       throw new BrowserUnavailableError(
         `could not launch Chromium (${launch.info.executablePath}): ${firstLine(error)}`,
       );
     }
     this.launchCount++;
-    this.current = server;
-    server.on('close', () => {
-      if (this.current !== server) return;
+    this.current = browser;
+    browser.on('disconnected', () => {
+      if (this.current !== browser) return;
       this.current = undefined;
       this.launching = undefined;
       if (!this.closed) logger?.warn('Chromium crashed or exited; the next case relaunches it');
@@ -84,6 +162,6 @@ export class BrowserHost {
       },
       'Chromium launched',
     );
-    return { server, remote: { wsEndpoint: server.wsEndpoint(), launch: launch.info } };
+    return { browser, port, remote: { wsEndpoint, launch: launch.info } };
   }
 }

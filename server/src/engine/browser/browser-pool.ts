@@ -40,16 +40,17 @@ export interface BrowserPoolOptions {
   launchTimeoutMs?: number;
   logger?: Logger;
   /**
-   * Connect to this Chromium, served by another thread (see `BrowserHost`), instead of launching
-   * one: a skill's sandbox thread uses the worker's browser this way.
+   * Drive this Chromium, launched by another thread (see `BrowserHost`), over the DevTools
+   * protocol instead of launching one: a skill's sandbox thread uses the worker's browser this way.
    */
   remote?: () => RemoteBrowser;
 }
 
 export type LaunchInfo = NonNullable<SkillContext['browserLaunch']>;
 
-/** A Chromium served over Playwright's protocol, and how it was launched. */
+/** A Chromium served over the DevTools protocol, and how it was launched. */
 export interface RemoteBrowser {
+  /** Its browser-wide DevTools WebSocket. */
   wsEndpoint: string;
   launch: LaunchInfo;
 }
@@ -116,7 +117,9 @@ export class BrowserPool {
 
   /** Contexts open right now: one per running case, none when idle. */
   get openContexts(): number {
-    return this.current?.isConnected() ? this.current.contexts().length : 0;
+    if (!this.current?.isConnected()) return 0;
+    // Over the DevTools protocol the browser's default context is listed too; cases never use it.
+    return this.current.contexts().length - (this.options.remote ? 1 : 0);
   }
 
   /** The running browser, launched (again) when there is none. */
@@ -168,8 +171,12 @@ export class BrowserPool {
     const remote = this.options.remote?.();
     if (remote) {
       try {
-        browser = await chromium.connect(remote.wsEndpoint, {
+        browser = await chromium.connectOverCDP(remote.wsEndpoint, {
           timeout: this.options.launchTimeoutMs ?? 60_000,
+          // Same machine: traces and videos are files Playwright can read where Chromium wrote them.
+          isLocal: true,
+          // The default context holds the other threads' pages: leave them as they are.
+          noDefaults: true,
         });
       } catch (error) {
         throw new BrowserUnavailableError(
