@@ -1,7 +1,7 @@
-import { getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
+import { getTableColumns, inArray, sql } from 'drizzle-orm';
 import type DataLoader from 'dataloader';
-import type { CaseOutcome, JsonObject, ResultStatus, RunCaseJob } from '@webguard/shared';
-import type { Database } from './database.js';
+import type { CaseOutcome, ResultStatus, RunCaseJob } from '@webguard/shared';
+import { rowsOf, type Database } from './database.js';
 import { resultValues } from './result-repository.js';
 import { executionCases, testMetrics, testResults } from './schema.js';
 import { statementBatcher } from './statement-batcher.js';
@@ -27,18 +27,6 @@ interface Closing {
 }
 
 const caseKey = (executionId: number, caseId: number | null) => `${executionId}/${caseId}`;
-
-/** `(a, b) IN ((1, 2), (3, 4))` over integer columns. */
-function tupleIn(columns: SQL[], tuples: number[][]): SQL {
-  const rows = tuples.map(
-    (tuple) =>
-      sql`(${sql.join(
-        tuple.map((n) => sql`${n}::int`),
-        sql`, `,
-      )})`,
-  );
-  return sql`(${sql.join(columns, sql`, `)}) IN (${sql.join(rows, sql`, `)})`;
-}
 
 /**
  * The case runner's writes to a run's case rows, batched across the cases this worker runs at
@@ -75,14 +63,10 @@ export class CaseLedger {
       .update(executionCases)
       .set({ state: 'running', startedAt: sql`coalesce(${executionCases.startedAt}, now())` })
       .where(
-        sql`${tupleIn(
-          [
-            sql`${executionCases.executionId}`,
-            sql`${executionCases.caseId}`,
-            sql`${executionCases.attempt}`,
-          ],
-          jobs.map((job) => [job.execution_id, job.case_id, job.attempt]),
-        )} AND ${inArray(executionCases.state, ['queued', 'running'])}`,
+        sql`(${executionCases.executionId}, ${executionCases.caseId}, ${executionCases.attempt}) IN (
+          SELECT * FROM jsonb_to_recordset(${JSON.stringify(jobs)}::jsonb)
+            AS j(execution_id int, case_id int, attempt int))
+          AND ${inArray(executionCases.state, ['queued', 'running'])}`,
       )
       .returning({
         ...getTableColumns(executionCases),
@@ -103,91 +87,78 @@ export class CaseLedger {
     );
   }
 
+  /**
+   * One statement for the whole batch, its rows passed as one JSON parameter: result rows,
+   * their metrics and the cases' `done` state are written together or not at all.
+   */
   private async closeAll(closings: readonly Closing[]): Promise<ClosedCase[]> {
-    return this.db.transaction(async (tx) => {
-      const inserted = await tx
-        .insert(testResults)
-        .values(
-          closings.map(({ row, outcome }) =>
-            resultValues(
-              row.executionId,
-              { caseId: row.caseId, name: row.name, skillName: row.skillName },
-              outcome,
-              row.attempt,
-            ),
-          ),
-        )
-        .onConflictDoNothing({ target: [testResults.executionId, testResults.testCaseId] })
-        .returning({
-          id: testResults.id,
-          executionId: testResults.executionId,
-          caseId: testResults.testCaseId,
-        });
-      const written = new Map(inserted.map((r) => [caseKey(r.executionId, r.caseId), r.id]));
-
-      // Results an earlier delivery wrote before its worker stopped: the case closes with those.
-      const earlier = closings.filter(
-        ({ row }) => !written.has(caseKey(row.executionId, row.caseId)),
-      );
-      const kept = new Map<string, { id: number; status: ResultStatus; outputs: JsonObject }>();
-      if (earlier.length > 0) {
-        const rows = await tx
-          .select({
-            id: testResults.id,
-            executionId: testResults.executionId,
-            caseId: testResults.testCaseId,
-            status: testResults.status,
-            outputs: testResults.outputs,
-          })
-          .from(testResults)
-          .where(
-            tupleIn(
-              [sql`${testResults.executionId}`, sql`${testResults.testCaseId}`],
-              earlier.map(({ row }) => [row.executionId, row.caseId]),
-            ),
-          );
-        for (const r of rows)
-          kept.set(caseKey(r.executionId, r.caseId), {
-            id: r.id,
-            status: r.status as ResultStatus,
-            outputs: r.outputs,
-          });
-      }
-
-      const metrics = closings.flatMap(({ row, outcome }) => {
-        const resultId = written.get(caseKey(row.executionId, row.caseId));
-        return resultId === undefined
-          ? []
-          : outcome.metrics.map((metric) => ({
-              testResultId: resultId,
-              metricName: metric.name,
-              metricValue: metric.value,
-              metricUnit: metric.unit,
-            }));
-      });
-      if (metrics.length > 0) await tx.insert(testMetrics).values(metrics);
-
-      const closed = closings.map(({ row, outcome, finishedAt }) => {
-        const key = caseKey(row.executionId, row.caseId);
-        const earlierResult = kept.get(key);
-        return {
-          row,
-          finishedAt,
-          resultId: written.get(key) ?? earlierResult?.id ?? null,
-          status: earlierResult?.status ?? (written.has(key) ? outcome.status : 'error'),
-          outputs: earlierResult?.outputs ?? outcome.outputs,
-        };
-      });
-      const values = closed.map(
-        (c) =>
-          sql`(${c.row.id}::int, ${c.status}::varchar, ${JSON.stringify(c.outputs)}::jsonb, ${c.finishedAt.toISOString()}::timestamptz)`,
-      );
-      await tx.execute(sql`
+    const input = closings.map(({ row, outcome, finishedAt }) => ({
+      ...resultValues(
+        row.executionId,
+        { caseId: row.caseId, name: row.name, skillName: row.skillName },
+        outcome,
+        row.attempt,
+      ),
+      rowId: row.id,
+      metrics: outcome.metrics,
+      finishedAt,
+    }));
+    const result = await this.db.execute(sql`
+      WITH input AS (
+        SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS r(
+          "rowId" int, "executionId" int, "testCaseId" int, "testName" text, "skillName" text,
+          status text, "errorMessage" text, "errorType" text, "stackTrace" text,
+          "executionTimeMs" int, "retryCount" int, flaky boolean, "startedAt" timestamptz,
+          "completedAt" timestamptz, steps jsonb, logs jsonb, outputs jsonb, metrics jsonb,
+          "finishedAt" timestamptz)
+      ),
+      inserted AS (
+        INSERT INTO ${testResults} (execution_id, test_case_id, test_name, skill_name, status,
+          error_message, error_type, stack_trace, execution_time_ms, retry_count, flaky,
+          started_at, completed_at, steps, logs, outputs)
+        SELECT "executionId", "testCaseId", "testName", "skillName", status, "errorMessage",
+          "errorType", "stackTrace", "executionTimeMs", "retryCount", flaky, "startedAt",
+          "completedAt", steps, logs, outputs
+        FROM input
+        ON CONFLICT (execution_id, test_case_id) DO NOTHING
+        RETURNING id, execution_id, test_case_id, status, outputs
+      ),
+      metrics AS (
+        INSERT INTO ${testMetrics} (test_result_id, metric_name, metric_value, metric_unit)
+        SELECT inserted.id, m.name, m.value, m.unit
+        FROM inserted
+        JOIN input ON input."executionId" = inserted.execution_id
+          AND input."testCaseId" = inserted.test_case_id
+        CROSS JOIN LATERAL jsonb_to_recordset(input.metrics) AS m(name text, value numeric, unit text)
+      ),
+      -- A result an earlier delivery wrote before its worker stopped: the case closes with it.
+      results AS (
+        SELECT input."rowId" AS row_id, input."finishedAt" AS finished_at,
+          coalesce(inserted.id, earlier.id) AS id,
+          coalesce(inserted.status, earlier.status, input.status) AS status,
+          coalesce(inserted.outputs, earlier.outputs, input.outputs) AS outputs
+        FROM input
+        LEFT JOIN inserted ON inserted.execution_id = input."executionId"
+          AND inserted.test_case_id = input."testCaseId"
+        LEFT JOIN ${testResults} earlier ON inserted.id IS NULL
+          AND earlier.execution_id = input."executionId"
+          AND earlier.test_case_id = input."testCaseId"
+      ),
+      closed AS (
         UPDATE ${executionCases} AS ec
-        SET state = 'done', result_status = v.status, outputs = v.outputs, finished_at = v.finished_at
-        FROM (VALUES ${sql.join(values, sql`, `)}) AS v(id, status, outputs, finished_at)
-        WHERE ec.id = v.id`);
-      return closed.map(({ resultId, status }) => ({ resultId, status }));
+        SET state = 'done', result_status = results.status, outputs = results.outputs,
+          finished_at = results.finished_at
+        FROM results WHERE ec.id = results.row_id
+      )
+      SELECT row_id, id, status FROM results`);
+    const rows = rowsOf<{ row_id: number; id: number | null; status: ResultStatus }>(result);
+    const byRow = new Map(rows.map((row) => [row.row_id, row]));
+    return closings.map(({ row, outcome }) => {
+      const closed = byRow.get(row.id);
+      return {
+        resultId: closed?.id ?? null,
+        status: closed?.status ?? outcome.status,
+      };
     });
   }
 }

@@ -110,3 +110,6 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
     throw error;
   }
 }
+
+/** The rows of `db.execute(sql)`, which both drivers (node-postgres, PGlite) return as `rows`. */
+export const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;

@@ -10,13 +10,11 @@ import type {
   TrendsResponse,
 } from '@webguard/shared';
 import type { FailureRow } from '../reports/failure-groups.js';
-import type { Database } from './database.js';
+import { rowsOf, type Database } from './database.js';
 
 /** Runs that finished with a verdict; cancelled and skipped runs say nothing about quality. */
 const JUDGED = sql.raw(`('passed', 'failed', 'error', 'timeout')`);
 const FAILING = sql.raw(`('failed', 'error', 'timeout')`);
-
-const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
 
 const num = (value: unknown): number | null =>
   value === null || value === undefined ? null : Number(value);
