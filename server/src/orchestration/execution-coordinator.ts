@@ -85,6 +85,35 @@ const emptyPlan = (): Plan => ({
   closed: [],
 });
 
+/** How many of each run's cases wait, run, or ended without passing. */
+async function tallyCases(db: Database, executionIds: number[]): Promise<Map<number, CaseTally>> {
+  const count = (condition: SQL) =>
+    sql<number>`count(*) FILTER (WHERE ${condition})`.mapWith(Number);
+  const rows = await db
+    .select({
+      executionId: executionCases.executionId,
+      pending: count(sql`${executionCases.state} = 'pending'`),
+      active: count(inArray(executionCases.state, [...ACTIVE_STATES])),
+      failed: count(
+        sql`${executionCases.state} = 'done' AND ${executionCases.resultStatus} IS DISTINCT FROM 'passed'`,
+      ),
+    })
+    .from(executionCases)
+    .where(inArray(executionCases.executionId, executionIds))
+    .groupBy(executionCases.executionId);
+  return new Map(rows.map(({ executionId, ...tally }) => [executionId, tally]));
+}
+
+/**
+ * Pending cases whose dependencies have all passed (a name that is not in the run does not
+ * hold a case back), in dispatch order.
+ */
+const readyToStart = sql`NOT EXISTS (
+  SELECT 1 FROM jsonb_array_elements_text(${executionCases.dependsOn}) AS dep(name)
+  JOIN execution_cases upstream ON upstream.execution_id = ${executionCases.executionId}
+    AND upstream.name = dep.name
+  WHERE NOT (upstream.state = 'done' AND upstream.result_status = 'passed'))`;
+
 /**
  * Moves executions forward. All state lives in `execution_cases`; every decision is taken under
  * a row lock on the execution, so any number of API and worker processes can call `advance`
@@ -92,6 +121,9 @@ const emptyPlan = (): Plan => ({
  */
 export class ExecutionCoordinator {
   private readonly tallies: DataLoader<number, CaseTally>;
+  /** Per run, the pass under way in this process and the one queued behind it. */
+  private readonly runningPasses = new Map<number, Promise<void>>();
+  private readonly waitingPasses = new Map<number, Promise<void>>();
 
   constructor(private readonly deps: CoordinatorDeps) {
     this.tallies = statementBatcher((executionIds) => this.tallyAll(executionIds));
@@ -99,6 +131,34 @@ export class ExecutionCoordinator {
 
   async advance(executionId: number): Promise<void> {
     if (await this.busyWithNothingToDo(executionId)) return;
+    return this.coalescedPass(executionId);
+  }
+
+  /**
+   * Passes over one run take its lock one after another, so cases that end while a pass runs
+   * share the next one: a pass that has not started yet sees everything committed before it.
+   */
+  private coalescedPass(executionId: number): Promise<void> {
+    const waiting = this.waitingPasses.get(executionId);
+    if (waiting) return waiting;
+    const start = async () => {
+      this.waitingPasses.delete(executionId);
+      const pass = this.passUntilSettled(executionId);
+      this.runningPasses.set(executionId, pass);
+      try {
+        await pass;
+      } finally {
+        if (this.runningPasses.get(executionId) === pass) this.runningPasses.delete(executionId);
+      }
+    };
+    const running = this.runningPasses.get(executionId);
+    if (!running) return start();
+    const next = running.then(start, start);
+    this.waitingPasses.set(executionId, next);
+    return next;
+  }
+
+  private async passUntilSettled(executionId: number): Promise<void> {
     for (let pass = 0; pass < 10; pass++) {
       const plan = await this.deps.db.transaction((tx) => this.plan(tx, executionId));
       await this.carryOut(executionId, plan);
@@ -183,21 +243,7 @@ export class ExecutionCoordinator {
 
   /** Case counts of many runs in one statement, for the callers that asked at the same time. */
   private async tallyAll(executionIds: readonly number[]): Promise<CaseTally[]> {
-    const count = (condition: SQL) =>
-      sql<number>`count(*) FILTER (WHERE ${condition})`.mapWith(Number);
-    const rows = await this.deps.db
-      .select({
-        executionId: executionCases.executionId,
-        pending: count(sql`${executionCases.state} = 'pending'`),
-        active: count(inArray(executionCases.state, [...ACTIVE_STATES])),
-        failed: count(
-          sql`${executionCases.state} = 'done' AND ${executionCases.resultStatus} IS DISTINCT FROM 'passed'`,
-        ),
-      })
-      .from(executionCases)
-      .where(inArray(executionCases.executionId, [...new Set(executionIds)]))
-      .groupBy(executionCases.executionId);
-    const byExecution = new Map(rows.map((row) => [row.executionId, row]));
+    const byExecution = await tallyCases(this.deps.db, [...new Set(executionIds)]);
     return executionIds.map((id) => byExecution.get(id) ?? { pending: 0, active: 0, failed: 0 });
   }
 
@@ -216,6 +262,32 @@ export class ExecutionCoordinator {
       return plan;
     }
     const [suite] = await tx.select().from(testSuites).where(eq(testSuites.id, execution.suiteId));
+    const maxConcurrent = suite?.maxConcurrentTests ?? 1;
+
+    // While nothing has failed and cases still wait, a pass only starts the next ready ones:
+    // counts and the few rows to start are enough, so a long run does not read all its cases
+    // every time one ends.
+    const tally = (await tallyCases(tx, [executionId])).get(executionId);
+    if (tally && tally.failed === 0 && tally.pending > 0) {
+      const slots = maxConcurrent - tally.active;
+      const ready =
+        slots <= 0
+          ? []
+          : await tx
+              .select()
+              .from(executionCases)
+              .where(
+                and(
+                  eq(executionCases.executionId, executionId),
+                  eq(executionCases.state, 'pending'),
+                  readyToStart,
+                ),
+              )
+              .orderBy(asc(executionCases.dispatchOrder), asc(executionCases.id))
+              .limit(slots);
+      await this.dispatch(tx, execution, ready, slots, plan);
+      return plan;
+    }
 
     const rows = await tx
       .select()
@@ -272,51 +344,16 @@ export class ExecutionCoordinator {
     }
 
     // 4. Dispatch ready cases in order while the suite's concurrency allows.
-    let slots =
-      (suite?.maxConcurrentTests ?? 1) -
-      rows.filter((row) => ACTIVE_STATES.includes(row.state as ExecutionCaseState)).length;
-    for (const row of rows) {
-      if (slots <= 0) break;
-      if (row.state !== 'pending') continue;
-      const ready = row.dependsOn.every((name) => {
-        const dep = byName.get(name);
-        return !dep || (dep.state === 'done' && dep.resultStatus === 'passed');
-      });
-      if (!ready) continue;
-      const found = this.deps.skills.find(row.skillName, row.skillVersion);
-      if (!found.ok) {
-        await this.close(
-          tx,
-          row,
-          'done',
-          systemErrorOutcome(`${found.reason} on this server`),
-          plan.closed,
-        );
-        plan.again = true;
-        continue;
-      }
-      row.state = 'queued';
-      plan.dispatch.push({ row, queue: queueForCategory(found.skill.definition.category) });
-      slots--;
-    }
-    if (plan.dispatch.length > 0) {
-      await tx
-        .update(executionCases)
-        .set({ state: 'queued', queuedAt: new Date() })
-        .where(
-          inArray(
-            executionCases.id,
-            plan.dispatch.map(({ row }) => row.id),
-          ),
-        );
-    }
-    if (plan.dispatch.length > 0 && execution.status === 'queued') {
-      await tx
-        .update(testExecutions)
-        .set({ status: 'running', startedAt: new Date() })
-        .where(eq(testExecutions.id, executionId));
-      plan.started = true;
-    }
+    const ready = rows.filter(
+      (row) =>
+        row.state === 'pending' &&
+        row.dependsOn.every((name) => {
+          const dep = byName.get(name);
+          return !dep || (dep.state === 'done' && dep.resultStatus === 'passed');
+        }),
+    );
+    const active = rows.filter((row) => ACTIVE_STATES.includes(row.state as ExecutionCaseState));
+    await this.dispatch(tx, execution, ready, maxConcurrent - active.length, plan);
     if (!rows.every((row) => TERMINAL_STATES.includes(row.state as ExecutionCaseState)))
       return plan;
 
@@ -349,6 +386,54 @@ export class ExecutionCoordinator {
     // 6. Close the execution; its status and counts come from the result rows.
     plan.finished = await new ExecutionRepository(tx).finalizeIfComplete(executionId);
     return plan;
+  }
+
+  /**
+   * Queues ready cases, in order, into the free slots; a case whose skill this server lacks
+   * ends as a system error instead (and the pass runs again for its dependents).
+   */
+  private async dispatch(
+    tx: Database,
+    execution: typeof testExecutions.$inferSelect,
+    ready: CaseRow[],
+    slots: number,
+    plan: Plan,
+  ): Promise<void> {
+    for (const row of ready) {
+      if (slots <= 0) break;
+      const found = this.deps.skills.find(row.skillName, row.skillVersion);
+      if (!found.ok) {
+        await this.close(
+          tx,
+          row,
+          'done',
+          systemErrorOutcome(`${found.reason} on this server`),
+          plan.closed,
+        );
+        plan.again = true;
+        continue;
+      }
+      row.state = 'queued';
+      plan.dispatch.push({ row, queue: queueForCategory(found.skill.definition.category) });
+      slots--;
+    }
+    if (plan.dispatch.length === 0) return;
+    await tx
+      .update(executionCases)
+      .set({ state: 'queued', queuedAt: new Date() })
+      .where(
+        inArray(
+          executionCases.id,
+          plan.dispatch.map(({ row }) => row.id),
+        ),
+      );
+    if (execution.status === 'queued') {
+      await tx
+        .update(testExecutions)
+        .set({ status: 'running', startedAt: new Date() })
+        .where(eq(testExecutions.id, execution.id));
+      plan.started = true;
+    }
   }
 
   /** Ends a case that will not run (or ran) with its result, in the same transaction. */
