@@ -2,6 +2,7 @@
  * bench/dispatch: 1,000 no-op cases through WebGuard (trigger → results in PostgreSQL) against
  * 1,000 no-op jobs through bare BullMQ on the same Redis with the same worker concurrency, in
  * one run. Usage: npm run build && npm run bench -- dispatch [cases] [concurrency] [thread|none]
+ * [max_concurrent_tests]
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -15,6 +16,11 @@ const CASES = Number(process.argv[2] ?? 1000);
 const CONCURRENCY = Number(process.argv[3] ?? 10);
 /** How workers run skills: `thread` (the default, sandboxed) or `none` (in the worker). */
 const ISOLATION = process.argv[4] ?? 'thread';
+/**
+ * The suite's max_concurrent_tests: 1000 lets every case queue at once; a small one makes the
+ * coordinator start the next case each time one ends.
+ */
+const MAX_CONCURRENT_TESTS = Number(process.argv[5] ?? 1000);
 const REDIS_URL = process.env.WEBGUARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /**
@@ -127,7 +133,7 @@ async function webguard(): Promise<Side> {
       await t.inject({
         method: 'POST',
         url: '/api/v1/suites',
-        payload: { name: 'noop', max_concurrent_tests: 1000 },
+        payload: { name: 'noop', max_concurrent_tests: MAX_CONCURRENT_TESTS },
       })
     ).json();
     await t.runtime.database.db.insert(testCases).values(
@@ -186,6 +192,6 @@ console.log(
   `WebGuard:    ${ours.perSecond.toFixed(0)} cases/s, p95 queue-to-start ${ours.p95Ms.toFixed(0)} ms, ${cpu(ours)}`,
 );
 console.log(
-  `dispatch: ${CASES} cases, concurrency ${CONCURRENCY}, isolation ${ISOLATION}, webguard=${ours.perSecond.toFixed(0)}/s bullmq=${baseline.perSecond.toFixed(0)}/s p95_queue_to_start=${ours.p95Ms.toFixed(0)}ms ratio=${ratio.toFixed(2)}`,
+  `dispatch: ${CASES} cases, concurrency ${CONCURRENCY}, isolation ${ISOLATION}, max_concurrent_tests ${MAX_CONCURRENT_TESTS}, webguard=${ours.perSecond.toFixed(0)}/s bullmq=${baseline.perSecond.toFixed(0)}/s p95_queue_to_start=${ours.p95Ms.toFixed(0)}ms ratio=${ratio.toFixed(2)}`,
 );
 process.exit(0);
