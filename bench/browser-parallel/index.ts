@@ -1,8 +1,9 @@
 /**
  * bench/browser-parallel: 50 browser cases (open a local page, fill a form, check the answer,
- * take a screenshot) through WebGuard — REST trigger, BullMQ browser queue, engine, browser-flow
- * skill, artifacts on disk, results in PostgreSQL — against the same 50 scripts written directly
- * with Playwright, at the same concurrency on the same Chromium with the same flags, in one run.
+ * take a screenshot) through WebGuard — REST trigger, BullMQ browser queue, engine, the script
+ * as a skill (skills/bench-greet), artifacts on disk, results in PostgreSQL — against the same 50
+ * scripts run directly with Playwright, at the same concurrency on the same Chromium with the
+ * same flags, in one run.
  * Rounds alternate so neither side gets a warmer machine.
  * Usage: npm run build && npm run bench -- browser-parallel [--cases 50] [--concurrency N]
  *   [--rounds 2] [--trace off|on-failure|always] [--isolation thread|none]
@@ -10,6 +11,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { chromium, type Browser } from 'playwright-core';
@@ -20,7 +22,7 @@ import {
   findChromium,
 } from '../../server/src/engine/browser/index.js';
 import { runCase } from '../../server/src/engine/index.js';
-import browserFlow from '../../skills/browser-flow/skill.js';
+import benchGreet, { greet } from './skills/bench-greet/skill.js';
 import { startTestRuntime, type TestRuntime } from '../../server/test/support/test-runtime.js';
 
 const { values } = parseArgs({
@@ -117,12 +119,7 @@ async function direct(browser: Browser, url: string, count: number): Promise<Rou
       const context = await browser.newContext();
       try {
         const page = await context.newPage();
-        await page.goto(url);
-        await page.locator('#name').first().fill(`user ${index}`);
-        await page.locator('text=Greet').first().click();
-        const text = await page.locator('#greeting').first().innerText();
-        if (text !== `Hello user ${index}`) throw new Error(`unexpected greeting ${text}`);
-        await page.screenshot({ type: 'png' });
+        await greet(page, { url, index }, () => page.screenshot({ type: 'png' }));
       } finally {
         await context.close();
       }
@@ -133,16 +130,8 @@ async function direct(browser: Browser, url: string, count: number): Promise<Rou
   return { wallMs: performance.now() - started, durations };
 }
 
-const flowSteps = (url: string, index: number) => [
-  { action: 'goto', url },
-  { action: 'fill', selector: '#name', value: `user ${index}` },
-  { action: 'click', selector: 'text=Greet' },
-  { action: 'expect_text', selector: '#greeting', text: `Hello user ${index}`, exact: true },
-  { action: 'screenshot', name: 'greeted' },
-];
-
 /**
- * The same browser-flow cases through the engine alone (no queue, no database), to tell the
+ * The same cases through the engine alone (no queue, no database), to tell the
  * engine's share of the overhead from the platform's.
  */
 async function engineOnly(pool: BrowserPool, url: string, count: number): Promise<Round> {
@@ -153,8 +142,8 @@ async function engineOnly(pool: BrowserPool, url: string, count: number): Promis
     while (next < count) {
       const index = next++;
       const outcome = await runCase({
-        skill: browserFlow,
-        params: { steps: flowSteps(url, index) },
+        skill: benchGreet,
+        params: { url, index },
         caseName: `case ${index}`,
         executionId: null,
         timeoutMs: 60_000,
@@ -169,7 +158,7 @@ async function engineOnly(pool: BrowserPool, url: string, count: number): Promis
   return { wallMs: performance.now() - started, durations };
 }
 
-/** The same cases as browser-flow cases of one suite, triggered and awaited over the API. */
+/** The same cases as cases of one suite, triggered and awaited over the API. */
 async function throughWebGuard(
   t: TestRuntime,
   sql: pg.Client,
@@ -186,8 +175,8 @@ async function throughWebGuard(
   for (let index = 0; index < count; index++) {
     await post(`/api/v1/suites/${suite.id}/cases`, {
       name: `case ${index}`,
-      skill_name: 'browser-flow',
-      params: { steps: flowSteps(url, index) },
+      skill_name: 'bench-greet',
+      params: { url, index },
     });
   }
   const started = performance.now();
@@ -219,6 +208,7 @@ const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 const t = await startTestRuntime(
   {
     WEBGUARD_CONCURRENCY_BROWSER: String(CONCURRENCY),
+    WEBGUARD_SKILLS_PATHS: fileURLToPath(new URL('./skills', import.meta.url)),
     PATH: process.env.PATH ?? '',
     WEBGUARD_TRACE: values.trace,
     WEBGUARD_SKILL_ISOLATION: values.isolation,
