@@ -224,6 +224,29 @@ describe('workflow', () => {
       skipped_tests: 2,
     });
   });
+
+  it('goes on past a failure one case at a time, skipping only what depends on it', async () => {
+    const suiteId = await suiteWith({ name: 'keep-going', max_concurrent_tests: 1 }, [
+      { name: 'boom', skill_name: 'fail', params: {}, priority: 9 },
+      { name: 'first', skill_name: 'echo', params: {}, priority: 5 },
+      { name: 'after-first', skill_name: 'echo', params: {}, depends_on: ['first'] },
+      { name: 'after-boom', skill_name: 'echo', params: {}, depends_on: ['boom'] },
+      { name: 'last', skill_name: 'echo', params: {} },
+    ]);
+    const execution = await runToEnd({ suite_id: suiteId });
+    const r = byName(execution.results);
+    expect(r.boom.status).toBe('failed');
+    expect(r['after-boom'].status).toBe('skipped');
+    expect(r['after-boom'].error_message).toContain('depends on "boom"');
+    for (const name of ['first', 'after-first', 'last']) expect(r[name].status).toBe('passed');
+    expect(execution).toMatchObject({
+      status: 'failed',
+      total_tests: 5,
+      passed_tests: 3,
+      failed_tests: 1,
+      skipped_tests: 1,
+    });
+  });
 });
 
 describe('retries and timeouts', () => {
@@ -287,11 +310,14 @@ describe('retries and timeouts', () => {
     ]);
     const id = (await post('/api/v1/executions', { suite_id: suiteId })).json()
       .execution_id as number;
-    await waitFor(async () =>
-      (await api().inject(`/api/v1/executions/${id}`)).json().status === 'running'
-        ? true
-        : undefined,
-    );
+    // The deadline comes while "long" runs (a case still queued would be cancelled unrun).
+    await waitFor(async () => {
+      const cases = (await api().inject(`/api/v1/executions/${id}/cases`)).json().items as {
+        name: string;
+        state: string;
+      }[];
+      return cases.some((c) => c.name === 'long' && c.state === 'running') ? true : undefined;
+    });
     // Fire the real deadline job now instead of waiting the suite's minutes.
     const deadline = await t.runtime.queues.queue(EXECUTIONS_QUEUE).getJob(jobIds.deadline(id));
     await deadline!.promote();

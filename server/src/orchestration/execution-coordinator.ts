@@ -104,6 +104,27 @@ async function tallyCases(db: Database, executionIds: number[]): Promise<Map<num
   return new Map(rows.map(({ executionId, ...tally }) => [executionId, tally]));
 }
 
+/** Whether a waiting case depends on one that ended without passing, and must be skipped. */
+async function anyBlocked(tx: Database, executionId: number): Promise<boolean> {
+  const [blocked] = await tx
+    .select({ id: executionCases.id })
+    .from(executionCases)
+    .where(
+      and(
+        eq(executionCases.executionId, executionId),
+        eq(executionCases.state, 'pending'),
+        sql`EXISTS (
+          SELECT 1 FROM jsonb_array_elements_text(${executionCases.dependsOn}) AS dep(name)
+          JOIN execution_cases upstream ON upstream.execution_id = ${executionCases.executionId}
+            AND upstream.name = dep.name
+          WHERE upstream.state IN ('skipped', 'cancelled')
+            OR (upstream.state = 'done' AND upstream.result_status IS DISTINCT FROM 'passed'))`,
+      ),
+    )
+    .limit(1);
+  return blocked !== undefined;
+}
+
 /**
  * Pending cases whose dependencies have all passed (a name that is not in the run does not
  * hold a case back), in dispatch order.
@@ -264,11 +285,18 @@ export class ExecutionCoordinator {
     const [suite] = await tx.select().from(testSuites).where(eq(testSuites.id, execution.suiteId));
     const maxConcurrent = suite?.maxConcurrentTests ?? 1;
 
-    // While nothing has failed and cases still wait, a pass only starts the next ready ones:
-    // counts and the few rows to start are enough, so a long run does not read all its cases
-    // every time one ends.
+    // While cases wait and no failure calls for fail-fast, stop_on_error or skipping a
+    // dependent, a pass only starts the next ready ones: counts and the few rows to start are
+    // enough, so a long run does not read all its cases every time one ends.
     const tally = (await tallyCases(tx, [executionId])).get(executionId);
-    if (tally && tally.failed === 0 && tally.pending > 0) {
+    const onlyStarts =
+      tally !== undefined &&
+      tally.pending > 0 &&
+      (tally.failed === 0 ||
+        (!suite?.stopOnError &&
+          !(suite?.maxFailures && tally.failed >= suite.maxFailures) &&
+          !(await anyBlocked(tx, executionId))));
+    if (onlyStarts) {
       const slots = maxConcurrent - tally.active;
       const ready =
         slots <= 0
