@@ -104,6 +104,13 @@ async function tallyCases(db: Database, executionIds: number[]): Promise<Map<num
   return new Map(rows.map(({ executionId, ...tally }) => [executionId, tally]));
 }
 
+/** Whether a case has a dependency (by name, in the same run) in the given condition. */
+const hasUpstream = (condition: SQL) => sql`EXISTS (
+  SELECT 1 FROM jsonb_array_elements_text(${executionCases.dependsOn}) AS dep(name)
+  JOIN execution_cases upstream ON upstream.execution_id = ${executionCases.executionId}
+    AND upstream.name = dep.name
+  WHERE ${condition})`;
+
 /** Whether a waiting case depends on one that ended without passing, and must be skipped. */
 async function anyBlocked(tx: Database, executionId: number): Promise<boolean> {
   const [blocked] = await tx
@@ -113,12 +120,9 @@ async function anyBlocked(tx: Database, executionId: number): Promise<boolean> {
       and(
         eq(executionCases.executionId, executionId),
         eq(executionCases.state, 'pending'),
-        sql`EXISTS (
-          SELECT 1 FROM jsonb_array_elements_text(${executionCases.dependsOn}) AS dep(name)
-          JOIN execution_cases upstream ON upstream.execution_id = ${executionCases.executionId}
-            AND upstream.name = dep.name
-          WHERE upstream.state IN ('skipped', 'cancelled')
-            OR (upstream.state = 'done' AND upstream.result_status IS DISTINCT FROM 'passed'))`,
+        hasUpstream(
+          sql`upstream.state IN ('skipped', 'cancelled') OR (upstream.state = 'done' AND upstream.result_status IS DISTINCT FROM 'passed')`,
+        ),
       ),
     )
     .limit(1);
@@ -129,11 +133,9 @@ async function anyBlocked(tx: Database, executionId: number): Promise<boolean> {
  * Pending cases whose dependencies have all passed (a name that is not in the run does not
  * hold a case back), in dispatch order.
  */
-const readyToStart = sql`NOT EXISTS (
-  SELECT 1 FROM jsonb_array_elements_text(${executionCases.dependsOn}) AS dep(name)
-  JOIN execution_cases upstream ON upstream.execution_id = ${executionCases.executionId}
-    AND upstream.name = dep.name
-  WHERE NOT (upstream.state = 'done' AND upstream.result_status = 'passed'))`;
+const readyToStart = sql`NOT ${hasUpstream(
+  sql`NOT (upstream.state = 'done' AND upstream.result_status = 'passed')`,
+)}`;
 
 /**
  * Moves executions forward. All state lives in `execution_cases`; every decision is taken under
