@@ -80,6 +80,33 @@ describe.each(backends)('repositories on $name', (backend) => {
   });
   afterAll(async () => cleanup?.());
 
+  /** A suite with one `http-check` case per name. */
+  const suiteOfCases = async (name: string, caseNames: string[]) => {
+    const suite = await suites.create({
+      name,
+      enabled: true,
+      max_concurrent_tests: 5,
+      timeout_minutes: 60,
+      retry_on_failure: true,
+      stop_on_error: false,
+    });
+    const created = [];
+    for (const caseName of caseNames) {
+      created.push(
+        await cases.create(suite.id, {
+          name: caseName,
+          skill_name: 'http-check',
+          params: {},
+          priority: 0,
+          timeout_seconds: 30,
+          enabled: true,
+          depends_on: [],
+        }),
+      );
+    }
+    return { suite, created };
+  };
+
   it('creates, pages, filters, updates and deletes suites', async () => {
     const smoke = await suites.create({
       name: 'smoke',
@@ -202,27 +229,12 @@ describe.each(backends)('repositories on $name', (backend) => {
   });
 
   it('records each result once and finalizes the execution from its results', async () => {
-    const suite = await suites.create({
-      name: 'run',
-      enabled: true,
-      max_concurrent_tests: 5,
-      timeout_minutes: 60,
-      retry_on_failure: true,
-      stop_on_error: false,
-    });
-    const snapshots: ResultCase[] = [];
-    for (const name of ['a', 'b', 'c']) {
-      const created = await cases.create(suite.id, {
-        name,
-        skill_name: 'http-check',
-        params: {},
-        priority: 0,
-        timeout_seconds: 30,
-        enabled: true,
-        depends_on: [],
-      });
-      snapshots.push({ caseId: created.id, name, skillName: 'http-check' });
-    }
+    const { suite, created } = await suiteOfCases('run', ['a', 'b', 'c']);
+    const snapshots: ResultCase[] = created.map((c) => ({
+      caseId: c.id,
+      name: c.name,
+      skillName: 'http-check',
+    }));
     const execution = await executions.create({
       suiteId: suite.id,
       totalTests: 3,
@@ -337,29 +349,8 @@ describe.each(backends)('repositories on $name', (backend) => {
   });
 
   it('claims and closes cases in batches, each result written once', async () => {
-    const suite = await suites.create({
-      name: 'ledger',
-      enabled: true,
-      max_concurrent_tests: 5,
-      timeout_minutes: 60,
-      retry_on_failure: true,
-      stop_on_error: false,
-    });
     const names = ['a', 'b', 'c', 'd', 'e'];
-    const created = [];
-    for (const name of names) {
-      created.push(
-        await cases.create(suite.id, {
-          name,
-          skill_name: 'http-check',
-          params: {},
-          priority: 0,
-          timeout_seconds: 30,
-          enabled: true,
-          depends_on: [],
-        }),
-      );
-    }
+    const { suite, created } = await suiteOfCases('ledger', names);
     const execution = await executions.create({
       suiteId: suite.id,
       totalTests: names.length,
