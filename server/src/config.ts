@@ -93,6 +93,12 @@ const authEnv = {
   WEBGUARD_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   WEBGUARD_ACCESS_TOKEN_TTL: positiveInt(86_400).default(900),
   WEBGUARD_REFRESH_TOKEN_TTL: positiveInt(90 * 86_400).default(7 * 86_400),
+  WEBGUARD_REFRESH_REUSE_GRACE: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .int('must be a whole number of seconds')
+    .min(0, 'must be 0 (no grace) or more seconds')
+    .max(300, 'must be at most 300 seconds')
+    .default(10),
   WEBGUARD_CORS_ORIGINS: commaList.pipe(
     z.array(url(['http:', 'https:'], 'https://webguard.example.com'), {
       error: 'must list origins like https://webguard.example.com, separated by commas',
@@ -273,6 +279,11 @@ export interface AuthConfig {
   requestTimeoutMs: number;
   /** Bearer token Prometheus must send for /metrics; unset leaves /metrics open. */
   metricsToken: string | undefined;
+  /**
+   * Seconds after a refresh token was rotated during which presenting it again (two tabs
+   * refreshing at once) answers the session's current token instead of revoking it. Default 10.
+   */
+  refreshReuseGraceSeconds: number;
   /** Login attempts per minute per client address. Default 10. */
   loginRateLimit: number;
   /** Runs triggered per minute per caller. Default 60. */
@@ -398,6 +409,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       adminPassword: e.WEBGUARD_ADMIN_PASSWORD,
       accessTokenTtl: e.WEBGUARD_ACCESS_TOKEN_TTL,
       refreshTokenTtl: e.WEBGUARD_REFRESH_TOKEN_TTL,
+      refreshReuseGraceSeconds: e.WEBGUARD_REFRESH_REUSE_GRACE,
       corsOrigins: e.WEBGUARD_CORS_ORIGINS,
       trustProxy: e.WEBGUARD_TRUST_PROXY,
       requestTimeoutMs: e.WEBGUARD_REQUEST_TIMEOUT_MS,

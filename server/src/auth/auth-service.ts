@@ -30,6 +30,8 @@ export class AuthService {
     private readonly repository: AuthRepository,
     private readonly signer: TokenSigner,
     private readonly logger: Logger,
+    /** See `AuthConfig.refreshReuseGraceSeconds`. */
+    private readonly refreshReuseGraceSeconds = 10,
   ) {}
 
   /** 1. First start: make sure an administrator exists, printing a generated password once. */
@@ -68,14 +70,20 @@ export class AuthService {
 
   /**
    * Swaps a live refresh token for a new pair; the presented one stops working. A token that was
-   * already swapped means a copy is in someone else's hands: its whole session is revoked.
+   * already swapped means a copy is in someone else's hands: its whole session is revoked,
+   * unless it was swapped only moments ago (two tabs of one session refreshing at once), which
+   * answers the session's current token instead.
    */
   async refresh(refreshToken: string): Promise<TokenPair> {
     const refused = unauthorized('the refresh token is invalid, expired or revoked; sign in again');
     const verified = await this.signer.verify(refreshToken, 'refresh');
     if (!verified?.jti) throw refused;
     const next = this.nextRefreshToken(verified.userId);
-    const rotation = await this.repository.rotateRefreshToken(verified.jti, next);
+    const rotation = await this.repository.rotateRefreshToken(
+      verified.jti,
+      next,
+      this.refreshReuseGraceSeconds,
+    );
     if (rotation.outcome === 'reused') {
       await this.repository.revokeRefreshFamily(rotation.familyId, 'reuse');
       this.logger.warn(
@@ -83,10 +91,13 @@ export class AuthService {
         'a refresh token was used twice; its session is revoked',
       );
     }
-    if (rotation.outcome !== 'rotated') throw refused;
+    if (rotation.outcome !== 'rotated' && rotation.outcome !== 'raced') throw refused;
     const record = await this.repository.findUser(rotation.userId);
     if (!record || record.user.disabled) throw refused;
-    return this.pair(record.user.id, next.jti);
+    return this.pair(record.user.id, {
+      refreshJti: rotation.outcome === 'raced' ? rotation.jti : next.jti,
+      sessionId: rotation.familyId,
+    });
   }
 
   /** Ends the sign-in session a refresh token belongs to; nothing issued in it refreshes again. */
@@ -101,8 +112,9 @@ export class AuthService {
   /** A new sign-in session: the first refresh token of a new family. */
   private async issue(userId: number): Promise<TokenPair> {
     const next = this.nextRefreshToken(userId);
-    await this.repository.createRefreshToken({ ...next, familyId: randomUUID() });
-    return this.pair(userId, next.jti);
+    const familyId = randomUUID();
+    await this.repository.createRefreshToken({ ...next, familyId });
+    return this.pair(userId, { refreshJti: next.jti, sessionId: familyId });
   }
 
   private nextRefreshToken(userId: number) {
@@ -113,10 +125,14 @@ export class AuthService {
     };
   }
 
-  private async pair(userId: number, refreshJti: string): Promise<TokenPair> {
+  /** An access token and a refresh token of one sign-in session (refresh token family). */
+  private async pair(
+    userId: number,
+    ids: { refreshJti: string; sessionId: string },
+  ): Promise<TokenPair> {
     return {
-      access_token: await this.signer.sign(userId, 'access'),
-      refresh_token: await this.signer.sign(userId, 'refresh', refreshJti),
+      access_token: await this.signer.sign(userId, 'access', { sessionId: ids.sessionId }),
+      refresh_token: await this.signer.sign(userId, 'refresh', { jti: ids.refreshJti }),
       expires_in: this.signer.accessTtl,
       token_type: 'Bearer',
     };
@@ -124,14 +140,24 @@ export class AuthService {
 
   /**
    * The principal behind an `Authorization: Bearer` value: an API token (`wgt_…`) or a user's
-   * access JWT. Roles are read on every call, so a revoked role takes effect at once.
+   * access JWT. Roles are read on every call, so a revoked role takes effect at once, and so is
+   * the token's sign-in session, so signing out (or a password change) ends it at once too.
    */
   async authenticate(bearer: string): Promise<Principal> {
     if (bearer.startsWith(API_TOKEN_PREFIX)) return this.authenticateApiToken(bearer);
+    const refused = unauthorized(
+      'the access token is invalid or expired; sign in again or refresh it',
+    );
     const verified = await this.signer.verify(bearer, 'access');
-    const record = verified && (await this.repository.findUser(verified.userId));
-    if (!record || record.user.disabled)
-      throw unauthorized('the access token is invalid or expired; sign in again or refresh it');
+    if (!verified) throw refused;
+    const [record, sessionLive] = await Promise.all([
+      this.repository.findUser(verified.userId),
+      verified.sessionId === undefined || this.repository.sessionIsLive(verified.sessionId),
+    ]);
+    if (!record || record.user.disabled) throw refused;
+    if (!sessionLive) {
+      throw unauthorized('this sign-in session has ended (signed out or revoked); sign in again');
+    }
     return userPrincipal(record.user);
   }
 

@@ -171,18 +171,22 @@ describe('roles and project scope', () => {
       },
     });
     expect(created.statusCode, created.body).toBe(201);
-    const viewer = bearer(
+    const before = bearer(
       (await login('viewer@example.com', 'viewer-password-1')).json().access_token as string,
     );
     // Anyone may change their own password, knowing the current one.
     const change = (current: string) =>
-      as(viewer, 'POST', '/api/v1/auth/password', {
+      as(before, 'POST', '/api/v1/auth/password', {
         current_password: current,
         new_password: 'viewer-password-2',
       });
     expect((await change('not-it')).statusCode).toBe(400);
     expect((await change('viewer-password-1')).statusCode).toBe(204);
-    expect((await login('viewer@example.com', 'viewer-password-2')).statusCode).toBe(200);
+    // The change ends every sign-in, this one included.
+    expect((await as(before, 'GET', `/api/v1/suites/${suiteA}`)).statusCode).toBe(401);
+    const signedIn = await login('viewer@example.com', 'viewer-password-2');
+    expect(signedIn.statusCode).toBe(200);
+    const viewer = bearer(signedIn.json().access_token as string);
     expect((await as(viewer, 'GET', `/api/v1/suites/${suiteA}`)).statusCode).toBe(200);
     const trigger = await as(viewer, 'POST', '/api/v1/executions', { suite_id: suiteA });
     expect(trigger.statusCode).toBe(403);

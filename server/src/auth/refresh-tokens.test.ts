@@ -19,12 +19,28 @@ async function login(email = TEST_ADMIN.email, password = TEST_ADMIN.password): 
   return response.json<TokenPair>();
 }
 
+const GRACE_SECONDS = 3;
+const pastGrace = () => new Promise((resolve) => setTimeout(resolve, GRACE_SECONDS * 1000 + 200));
+
+/** `GET /auth/me` with an access token: its status code. */
+const me = async (accessToken: string) =>
+  (
+    await t.runtime.app!.inject({
+      url: '/api/v1/auth/me',
+      headers: { authorization: `Bearer ${accessToken}` },
+    })
+  ).statusCode;
+
 const refresh = (token: string) => post('/api/v1/auth/refresh', { refresh_token: token });
 const logout = (token: string) => post('/api/v1/auth/logout', { refresh_token: token });
 
 beforeAll(async () => {
-  // A limit no test here reaches: these tests refresh far more often than a person would.
-  t = await startTestRuntime({ WEBGUARD_LOGIN_RATE_LIMIT: '1000' }, { workers: [] });
+  // A limit no test here reaches: these tests refresh far more often than a person would. A
+  // grace of 3 s for refreshes that race, so a replay can be told from a race without waiting 10.
+  t = await startTestRuntime(
+    { WEBGUARD_LOGIN_RATE_LIMIT: '1000', WEBGUARD_REFRESH_REUSE_GRACE: String(GRACE_SECONDS) },
+    { workers: [] },
+  );
   sql = new pg.Client({ connectionString: t.database.url });
   await sql.connect();
 });
@@ -60,22 +76,69 @@ describe('refresh tokens', () => {
     const stolen = await login();
     const other = await login();
     const legitimate = (await refresh(stolen.refresh_token)).json<TokenPair>();
+    await pastGrace();
 
     const replay = await refresh(stolen.refresh_token);
     expect(replay.statusCode).toBe(401);
     expect(replay.json().error.message).toMatch(/sign in again/);
     // The holder of the newest token in that session is signed out too: either may be the thief.
     expect((await refresh(legitimate.refresh_token)).statusCode).toBe(401);
+    expect(await me(legitimate.access_token)).toBe(401);
     // Another sign-in of the same user is a session of its own and keeps working.
+    expect(await me(other.access_token)).toBe(200);
     expect((await refresh(other.refresh_token)).statusCode).toBe(200);
+  });
+
+  it('answer two refreshes of one session at once (two tabs) with its one live token', async () => {
+    const session = await login();
+    const [first, second] = await Promise.all([
+      refresh(session.refresh_token),
+      refresh(session.refresh_token),
+    ]);
+    expect(first!.statusCode, first!.body).toBe(200);
+    expect(second!.statusCode, second!.body).toBe(200);
+    const jtis = [first!, second!].map(
+      (response) => decodeJwt(response.json<TokenPair>().refresh_token).jti,
+    );
+    expect(jtis[0]).toBe(jtis[1]);
+    // Both tabs go on: one refreshes next, and the other, racing it a moment later, follows.
+    const next = await refresh(first!.json<TokenPair>().refresh_token);
+    expect(next.statusCode, next.body).toBe(200);
+    const follower = await refresh(second!.json<TokenPair>().refresh_token);
+    expect(follower.statusCode, follower.body).toBe(200);
+    expect(decodeJwt(follower.json<TokenPair>().refresh_token).jti).toBe(
+      decodeJwt(next.json<TokenPair>().refresh_token).jti,
+    );
+    const { rows } = await sql.query<{ live: string }>(
+      'SELECT count(*) AS live FROM refresh_tokens WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE jti = $1) AND revoked_at IS NULL',
+      [decodeJwt(session.refresh_token).jti],
+    );
+    expect(rows[0]!.live).toBe('1');
+  });
+
+  it('refuse a token rotated moments ago once its session was signed out', async () => {
+    const session = await login();
+    const rotated = (await refresh(session.refresh_token)).json<TokenPair>();
+    expect((await logout(rotated.refresh_token)).statusCode).toBe(204);
+    expect((await refresh(session.refresh_token)).statusCode).toBe(401);
   });
 
   it('end the session on logout', async () => {
     const session = await login();
     const rotated = (await refresh(session.refresh_token)).json<TokenPair>();
+    expect(await me(session.access_token)).toBe(200);
     const out = await logout(rotated.refresh_token);
     expect(out.statusCode, out.body).toBe(204);
     expect((await refresh(rotated.refresh_token)).statusCode).toBe(401);
+    // Both access tokens of the session end with it, not minutes later.
+    for (const accessToken of [session.access_token, rotated.access_token]) {
+      const refused = await t.runtime.app!.inject({
+        url: '/api/v1/auth/me',
+        headers: { authorization: `Bearer ${accessToken}` },
+      });
+      expect(refused.statusCode).toBe(401);
+      expect(refused.json().error.message).toMatch(/sign-in session has ended/);
+    }
     // Signing out twice is harmless.
     expect((await logout(rotated.refresh_token)).statusCode).toBe(204);
     const bad = await logout('not-a-token');
@@ -128,6 +191,7 @@ describe('refresh tokens', () => {
     );
     expect(changed.statusCode, changed.body).toBe(204);
     expect((await refresh(own.refresh_token)).statusCode).toBe(401);
+    expect(await me(own.access_token)).toBe(401);
 
     const beforeReset = await login(email, 'second-password-456');
     const reset = await t.inject({

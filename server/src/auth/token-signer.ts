@@ -13,6 +13,11 @@ export interface VerifiedToken {
   use: TokenUse;
   /** The token's id (`jti`); refresh tokens always carry one, so they can be revoked. */
   jti: string | undefined;
+  /**
+   * The sign-in session (refresh token family) an access token was issued in (`sid`), so signing
+   * out ends it at once; absent in tokens issued before sessions were named.
+   */
+  sessionId: string | undefined;
 }
 
 /** Signs and checks the JWTs of signed-in users, keyed from the cluster's shared secret key. */
@@ -35,8 +40,13 @@ export class TokenSigner {
     return this.ttl.refresh;
   }
 
-  sign(userId: number, use: TokenUse, jti?: string): Promise<string> {
-    const jwt = new SignJWT({ use });
+  sign(
+    userId: number,
+    use: TokenUse,
+    ids: { jti?: string; sessionId?: string } = {},
+  ): Promise<string> {
+    const { jti, sessionId } = ids;
+    const jwt = new SignJWT(sessionId === undefined ? { use } : { use, sid: sessionId });
     if (jti !== undefined) jwt.setJti(jti);
     return jwt
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
@@ -60,7 +70,8 @@ export class TokenSigner {
       const userId = Number(payload.sub);
       if (payload['use'] !== use || !Number.isSafeInteger(userId) || userId <= 0) return undefined;
       if (use === 'refresh' && typeof payload.jti !== 'string') return undefined;
-      return { userId, use, jti: payload.jti };
+      const sessionId = typeof payload['sid'] === 'string' ? payload['sid'] : undefined;
+      return { userId, use, jti: payload.jti, sessionId };
     } catch (error) {
       if (error instanceof errors.JOSEError) return undefined;
       throw error;

@@ -48,11 +48,33 @@ export interface NewRefreshToken {
 /** What presenting a refresh token for rotation found. */
 export type RefreshRotation =
   /** It was live: it is now spent and `next` replaces it in its family. */
-  | { outcome: 'rotated'; userId: number }
+  | { outcome: 'rotated'; userId: number; familyId: string }
+  /**
+   * It was rotated moments ago (within the grace given): a second client of the same session
+   * refreshing at the same time. `jti` is the session's token that is live now.
+   */
+  | { outcome: 'raced'; userId: number; familyId: string; jti: string }
   /** It had already been rotated: someone holds a copy. */
   | { outcome: 'reused'; userId: number; familyId: string }
   /** Unknown, expired, or revoked by a sign-out or an account change. */
   | { outcome: 'refused' };
+
+/** A refresh token neither revoked nor expired. */
+const liveRefreshToken = and(
+  isNull(refreshTokens.revokedAt),
+  gt(refreshTokens.expiresAt, sql`now()`),
+);
+
+/** The newest live refresh token of a sign-in session (token family), if it has one. */
+async function liveTokenOf(db: Database, familyId: string): Promise<string | undefined> {
+  const [row] = await db
+    .select({ jti: refreshTokens.jti })
+    .from(refreshTokens)
+    .where(and(eq(refreshTokens.familyId, familyId), liveRefreshToken))
+    .orderBy(desc(refreshTokens.createdAt))
+    .limit(1);
+  return row?.jti;
+}
 
 const toProject = (row: typeof projects.$inferSelect): Project => ({
   id: row.id,
@@ -323,28 +345,43 @@ export class AuthRepository {
   async rotateRefreshToken(
     jti: string,
     next: Omit<NewRefreshToken, 'familyId'>,
+    graceSeconds: number,
   ): Promise<RefreshRotation> {
     return this.db.transaction(async (tx) => {
       const [spent] = await tx
         .update(refreshTokens)
         .set({ revokedAt: new Date(), revokedReason: 'rotated' })
-        .where(
-          and(
-            eq(refreshTokens.jti, jti),
-            isNull(refreshTokens.revokedAt),
-            gt(refreshTokens.expiresAt, sql`now()`),
-          ),
-        )
+        .where(and(eq(refreshTokens.jti, jti), liveRefreshToken))
         .returning();
       if (spent) {
         await tx.insert(refreshTokens).values({ ...next, familyId: spent.familyId });
-        return { outcome: 'rotated', userId: spent.userId } as const;
+        return { outcome: 'rotated', userId: spent.userId, familyId: spent.familyId } as const;
       }
       const [known] = await tx.select().from(refreshTokens).where(eq(refreshTokens.jti, jti));
-      return known?.revokedReason === 'rotated'
-        ? ({ outcome: 'reused', userId: known.userId, familyId: known.familyId } as const)
-        : ({ outcome: 'refused' } as const);
+      if (known?.revokedReason !== 'rotated') return { outcome: 'refused' } as const;
+      const rotatedMsAgo = Date.now() - (known.revokedAt?.getTime() ?? 0);
+      if (rotatedMsAgo <= graceSeconds * 1000) {
+        const live = await liveTokenOf(tx, known.familyId);
+        // A session signed out or revoked in the meantime has no live token: refused.
+        return live
+          ? ({
+              outcome: 'raced',
+              userId: known.userId,
+              familyId: known.familyId,
+              jti: live,
+            } as const)
+          : ({ outcome: 'refused' } as const);
+      }
+      return { outcome: 'reused', userId: known.userId, familyId: known.familyId } as const;
     });
+  }
+
+  /**
+   * Whether a sign-in session still has a live refresh token: signing out, a detected reuse or an
+   * account change revoke them all, which ends the session's access tokens too.
+   */
+  async sessionIsLive(familyId: string): Promise<boolean> {
+    return (await liveTokenOf(this.db, familyId)) !== undefined;
   }
 
   /** The family (sign-in session) a refresh token belongs to, if it was ever issued. */

@@ -128,6 +128,7 @@ export async function startRuntime(
         refresh: config.auth.refreshTokenTtl,
       }),
       logger,
+      config.auth.refreshReuseGraceSeconds,
     );
     // The first start of a fresh database creates the administrator.
     const admin = await auth.bootstrapAdmin({

@@ -71,9 +71,9 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { rateLimit: app.limits.login },
       schema: {
         tags,
-        summary: 'Sign out: the refresh token’s session can no longer be refreshed',
+        summary: 'Sign out: the refresh token’s session ends, its access tokens with it',
         description:
-          'Access tokens already issued stay valid until they expire (minutes); discard them.',
+          'The session can no longer be refreshed, and the access tokens issued in it are refused from now on.',
         body: LogoutBody,
         response: { 204: z.null(), 400: ApiError, 401: ApiError, 429: ApiError },
       },
@@ -104,6 +104,8 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags,
         summary: 'Change your own password',
+        description:
+          'Ends every sign-in session of yours, this one included: sign in again with the new password.',
         body: ChangePasswordBody,
         response: { 204: z.null(), 400: ApiError, 403: ApiError, 429: ApiError },
       },
