@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelTestResult, NotificationDelivery } from '@webguard/shared';
+import { CHANNEL_TESTS_PER_MINUTE } from '../api/plugins/hardening.js';
 import { closedPort } from '../../test/support/closed-port.js';
 import { startMailReceiver, type MailReceiver } from '../../test/support/mail-receiver.js';
 import { startTestRuntime, type TestRuntime } from '../../test/support/test-runtime.js';
@@ -50,6 +51,34 @@ async function sendTest(id: number): Promise<ChannelTestResult> {
   });
   expect(response.statusCode, response.body).toBe(200);
   return response.json<ChannelTestResult>();
+}
+
+/**
+ * A new user with `role` in the default project, signed in: sends test messages as that user
+ * and answers the raw response.
+ */
+async function sendTestAs(email: string, role: 'viewer' | 'tester') {
+  const user = { email, password: `${role}-password-123` };
+  const created = await t.inject({
+    method: 'POST',
+    url: '/api/v1/users',
+    payload: { ...user, memberships: [{ project_id: 1, role }] },
+  });
+  expect(created.statusCode, created.body).toBe(201);
+  const login = await t.runtime.app!.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: user,
+  });
+  const headers = {
+    authorization: `Bearer ${login.json<{ access_token: string }>().access_token}`,
+  };
+  return (channelId: number) =>
+    t.runtime.app!.inject({
+      method: 'POST',
+      url: `/api/v1/notification-channels/${channelId}/test`,
+      headers,
+    });
 }
 
 async function log(id: number): Promise<NotificationDelivery[]> {
@@ -155,27 +184,7 @@ describe('sending a test message', () => {
       url: '/api/v1/projects',
       payload: { slug: 'elsewhere', name: 'Elsewhere' },
     });
-    const user = { email: 'viewer@webguard.test', password: 'viewer-password-123' };
-    const created = await t.inject({
-      method: 'POST',
-      url: '/api/v1/users',
-      payload: { ...user, memberships: [{ project_id: 1, role: 'viewer' }] },
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    const login = await t.runtime.app!.inject({
-      method: 'POST',
-      url: '/api/v1/auth/login',
-      payload: user,
-    });
-    const headers = {
-      authorization: `Bearer ${login.json<{ access_token: string }>().access_token}`,
-    };
-    const asViewer = (channelId: number) =>
-      t.runtime.app!.inject({
-        method: 'POST',
-        url: `/api/v1/notification-channels/${channelId}/test`,
-        headers,
-      });
+    const asViewer = await sendTestAs('viewer@webguard.test', 'viewer');
     expect((await asViewer(id)).statusCode).toBe(403);
 
     const hidden = await channel({
@@ -187,5 +196,30 @@ describe('sending a test message', () => {
     });
     expect((await asViewer(hidden)).statusCode).toBe(404);
     expect((await asViewer(999_999)).statusCode).toBe(404);
+  });
+
+  it('refuses a caller more than its test messages per minute, with a 429 that says so', async () => {
+    const id = await channel({
+      type: 'webhook',
+      name: 'limited',
+      url: `${base}/limited`,
+      secret: SECRET,
+    });
+    const asTester = await sendTestAs('tester@webguard.test', 'tester');
+    const send = () => asTester(id);
+    for (let sent = 0; sent < CHANNEL_TESTS_PER_MINUTE; sent++) {
+      const response = await send();
+      expect(response.statusCode, response.body).toBe(200);
+    }
+    const refused = await send();
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json()).toMatchObject({
+      error: { code: 'RATE_LIMITED', message: expect.stringMatching(/at most 10 per minute/) },
+    });
+    // Another caller still has its own allowance.
+    expect(
+      (await t.inject({ method: 'POST', url: `/api/v1/notification-channels/${id}/test` }))
+        .statusCode,
+    ).toBe(200);
   });
 });

@@ -23,7 +23,14 @@ export interface HardeningOptions {
 export interface RouteLimits {
   login: RateLimitOptions;
   trigger: RateLimitOptions;
+  channelTest: RateLimitOptions;
 }
+
+/**
+ * Test messages a caller may send per minute: each one reaches a real receiver (a Slack
+ * channel, an inbox), so a script or a stuck button must not flood it.
+ */
+export const CHANNEL_TESTS_PER_MINUTE = 10;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -83,6 +90,12 @@ export const hardening = fp(
         max: options.triggerRateLimit,
         timeWindow: 60_000,
         groupId: 'trigger',
+        keyGenerator: callerKey,
+      },
+      channelTest: {
+        max: CHANNEL_TESTS_PER_MINUTE,
+        timeWindow: 60_000,
+        groupId: 'channel-test',
         keyGenerator: callerKey,
       },
     });

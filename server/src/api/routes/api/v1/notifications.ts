@@ -14,6 +14,7 @@ import {
 import { visibleProjects, type Principal } from '../../../../auth/index.js';
 import { AppError, notFound } from '../../../../errors.js';
 import { principalOf } from '../../../plugins/auth.js';
+import { CHANNEL_TESTS_PER_MINUTE } from '../../../plugins/hardening.js';
 
 const tags = ['notifications'];
 
@@ -106,11 +107,11 @@ const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags,
         summary: 'Send a test message through the channel now and say whether it arrived',
-        description:
-          'Sends a made-up failing run (webhook event `channel.test`, rule `test`), even through a disabled channel, and waits for the receiver. A refusal is not an error of this call: it answers 200 with `delivered: false` and the receiver’s error. The attempt is kept in the delivery log.',
+        description: `Sends a made-up failing run (webhook event \`channel.test\`, rule \`test\`), even through a disabled channel, and waits for the receiver. A refusal is not an error of this call: it answers 200 with \`delivered: false\` and the receiver’s error. The attempt is kept in the delivery log. At most ${CHANNEL_TESTS_PER_MINUTE} test messages per minute per caller (429 past it).`,
         params: IdParams,
-        response: { 200: ChannelTestResult, 403: ApiError, 404: ApiError },
+        response: { 200: ChannelTestResult, 403: ApiError, 404: ApiError, 429: ApiError },
       },
+      config: { rateLimit: app.limits.channelTest },
     },
     async (request) => {
       await channel(principalOf(request), request.params.id, 'tester');
