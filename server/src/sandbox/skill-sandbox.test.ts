@@ -1,8 +1,12 @@
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogEntry, StepRecord } from '@webguard/shared';
 import { FIXTURE_SKILLS } from '../../test/support/test-runtime.js';
+import { waitFor } from '../../test/support/wait-for.js';
 import { BrowserHost } from '../engine/browser/index.js';
 import type { ArtifactFile } from '../engine/index.js';
 import { loadSkills, type LoadedSkill } from '../skills/load-skills.js';
@@ -86,6 +90,18 @@ describe('skill sandbox', () => {
     expect((await runCase('hog', { mode: 'pass' })).outcome.status).toBe('passed');
   });
 
+  it('removes the temporary files of a thread it had to stop', async () => {
+    const { outcome } = await runCase('hog', { mode: 'scratch-then-loop' }, { timeoutMs: 500 });
+    expect(outcome).toMatchObject({ status: 'timeout' });
+    const folder = outcome.logs.find((entry) => entry.message === 'scratch')?.data?.['folder'];
+    if (typeof folder !== 'string') throw new Error('the skill did not say where it wrote');
+    // In the thread's own temporary folder, not the worker's.
+    expect(folder.startsWith(join(tmpdir(), 'webguard-thread-'))).toBe(true);
+    await waitFor(async () => (existsSync(folder) ? undefined : true), {
+      what: 'the stopped thread’s temporary files to go',
+    });
+  });
+
   it('stops a skill that exhausts its memory', async () => {
     const small = new SkillSandbox({ memoryMb: 64, logger });
     try {
@@ -149,6 +165,36 @@ describe('skill sandbox', () => {
     expect(shown.outcome).toMatchObject({ status: 'passed', outputs: { title: 'hello' } });
     expect(shown.live.artifacts.map((file) => file.name)).toContain('shown.png');
     expect(browser.launches).toBe(1);
+  });
+
+  it('notices within a second that a skill file it loaded was edited', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wg-sandbox-skill-'));
+    try {
+      const source = await readFile(join(FIXTURE_SKILLS, 'echo', 'skill.ts'), 'utf8');
+      const file = join(dir, 'echo', 'skill.ts');
+      await mkdir(dirname(file));
+      await writeFile(file, source);
+      const loaded = await loadSkills({ dirs: [dir] });
+      const [skill] = loaded.skills;
+      if (!skill) throw new Error(`the copied skill did not load: ${JSON.stringify(loaded)}`);
+      const input = {
+        skill,
+        params: { message: 'hi' },
+        caseName: 'edited',
+        executionId: null,
+        timeoutMs: 3_000,
+        logger,
+        secrets: [],
+      };
+      expect(await sandbox.run(input)).toMatchObject({ status: 'passed' });
+      await writeFile(file, source.replace("version: '1.0.0'", "version: '2.0.0'"));
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const outcome = await sandbox.run(input);
+      expect(outcome).toMatchObject({ status: 'error', error_type: 'system' });
+      expect(outcome.error_message).toMatch(/now holds skill "echo" version 2\.0\.0/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('fails a case whose skill file no longer holds the version the worker loaded', async () => {

@@ -1,4 +1,8 @@
 import { AsyncResource } from 'node:async_hooks';
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { FromThread, type SandboxTask, type ToThread } from './protocol.js';
@@ -54,11 +58,22 @@ export class ThreadHandle {
     memoryMb: number,
     private readonly logger: Logger,
   ) {
+    // The thread's temporary files (a case's video and trace before they are stored, Playwright's
+    // own) go to a folder of its own, removed when the thread ends: a thread stopped mid-case
+    // cannot clean up after itself.
+    const scratch = mkdtempSync(join(tmpdir(), 'webguard-thread-'));
     this.worker = new Worker(threadEntry(), {
       resourceLimits: { maxOldGenerationSizeMb: memoryMb },
+      env: { ...process.env, TMPDIR: scratch, TMP: scratch, TEMP: scratch },
     });
     this.worker.once('exit', () => {
       this.alive = false;
+      rm(scratch, { recursive: true, force: true }).catch((error: unknown) =>
+        this.logger.warn(
+          { err: error, folder: scratch },
+          'a sandbox thread’s temporary folder stays',
+        ),
+      );
     });
     // Errors while idle (a skill's stray timer that throws) end the thread; the next case
     // gets a fresh one.
@@ -143,9 +158,11 @@ export class ThreadHandle {
         ping();
       };
 
-      // Bound to the caller's async context, so what the thread reports is logged and traced
-      // as part of the case that is running.
-      const received = AsyncResource.bind((raw: unknown): void => {
+      // Run in the caller's async context, so what the thread reports is logged and traced as
+      // part of the case that is running. (`AsyncResource.bind` costs a deprecation wrapper.)
+      const context = new AsyncResource('webguard.sandbox-task');
+      const received = (raw: unknown): void => context.runInAsyncScope(handle, null, raw);
+      const handle = (raw: unknown): void => {
         const parsed = FromThread.safeParse(raw);
         if (!parsed.success) {
           this.logger.warn(
@@ -174,7 +191,7 @@ export class ThreadHandle {
           default:
             onMessage(message);
         }
-      });
+      };
       const failed = (error: Error): void => {
         this.alive = false;
         const code = (error as NodeJS.ErrnoException).code;
