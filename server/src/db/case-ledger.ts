@@ -1,4 +1,5 @@
 import { getTableColumns, inArray, sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import type DataLoader from 'dataloader';
 import type { CaseOutcome, ResultStatus, RunCaseJob } from '@webguard/shared';
 import { rowsOf, type Database } from './database.js';
@@ -37,7 +38,13 @@ export class CaseLedger {
   private readonly claims: DataLoader<RunCaseJob, ClaimedCase | null>;
   private readonly closings: DataLoader<Closing, ClosedCase>;
 
-  constructor(private readonly db: Database) {
+  private readonly claimStatement: ReturnType<typeof claimStatement>;
+  private readonly closeStatement: ReturnType<typeof closeStatement>;
+
+  constructor(db: Database) {
+    // Named statements: they run for every case, so PostgreSQL plans them once per connection.
+    this.claimStatement = claimStatement(db);
+    this.closeStatement = closeStatement(db);
     this.claims = statementBatcher((jobs) => this.claimAll(jobs));
     this.closings = statementBatcher((closings) => this.closeAll(closings));
   }
@@ -59,23 +66,7 @@ export class CaseLedger {
   }
 
   private async claimAll(jobs: readonly RunCaseJob[]): Promise<(ClaimedCase | null)[]> {
-    const claimed = await this.db
-      .update(executionCases)
-      .set({ state: 'running', startedAt: sql`coalesce(${executionCases.startedAt}, now())` })
-      .where(
-        sql`(${executionCases.executionId}, ${executionCases.caseId}, ${executionCases.attempt}) IN (
-          SELECT * FROM jsonb_to_recordset(${JSON.stringify(jobs)}::jsonb)
-            AS j(execution_id int, case_id int, attempt int))
-          AND ${inArray(executionCases.state, ['queued', 'running'])}`,
-      )
-      .returning({
-        ...getTableColumns(executionCases),
-        // Written out in full: drizzle leaves columns unqualified in RETURNING, which would bind
-        // them to the subquery's own table.
-        environmentId: sql<
-          number | null
-        >`(SELECT e.environment_id FROM test_executions e WHERE e.id = execution_cases.execution_id)`,
-      });
+    const claimed = await this.claimStatement.execute({ jobs: JSON.stringify(jobs) });
     const byJob = new Map(
       claimed.map(({ environmentId, ...row }) => [
         `${caseKey(row.executionId, row.caseId)}/${row.attempt}`,
@@ -103,9 +94,52 @@ export class CaseLedger {
       metrics: outcome.metrics,
       finishedAt,
     }));
-    const result = await this.db.execute(sql`
+    const result = await this.closeStatement.execute({ input: JSON.stringify(input) });
+    const rows = rowsOf<{ row_id: number; id: number | null; status: ResultStatus }>(result);
+    const byRow = new Map(rows.map((row) => [row.row_id, row]));
+    return closings.map(({ row, outcome }) => {
+      const closed = byRow.get(row.id);
+      return {
+        resultId: closed?.id ?? null,
+        status: closed?.status ?? outcome.status,
+      };
+    });
+  }
+}
+
+/**
+ * Marks the jobs' cases running when each job is its case's current attempt and the case is
+ * still queued or running (a redelivered job), returning them with their run's environment.
+ */
+function claimStatement(db: Database) {
+  return db
+    .update(executionCases)
+    .set({ state: 'running', startedAt: sql`coalesce(${executionCases.startedAt}, now())` })
+    .where(
+      sql`(${executionCases.executionId}, ${executionCases.caseId}, ${executionCases.attempt}) IN (
+          SELECT * FROM jsonb_to_recordset(${sql.placeholder('jobs')}::jsonb)
+            AS j(execution_id int, case_id int, attempt int))
+          AND ${inArray(executionCases.state, ['queued', 'running'])}`,
+    )
+    .returning({
+      ...getTableColumns(executionCases),
+      // Written out in full: drizzle leaves columns unqualified in RETURNING, which would bind
+      // them to the subquery's own table.
+      environmentId: sql<
+        number | null
+      >`(SELECT e.environment_id FROM test_executions e WHERE e.id = execution_cases.execution_id)`,
+    })
+    .prepare('wg_claim_cases');
+}
+
+/**
+ * Writes result rows, their metrics and the cases' `done` state for a batch of closings given
+ * as one JSON parameter, all together or not at all.
+ */
+function closeStatement(db: Database) {
+  const statement = sql`
       WITH input AS (
-        SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS r(
+        SELECT * FROM jsonb_to_recordset(${sql.placeholder('input')}::jsonb) AS r(
           "rowId" int, "executionId" int, "testCaseId" int, "testName" text, "skillName" text,
           status text, "errorMessage" text, "errorType" text, "stackTrace" text,
           "executionTimeMs" int, "retryCount" int, flaky boolean, "startedAt" timestamptz,
@@ -150,15 +184,10 @@ export class CaseLedger {
           finished_at = results.finished_at
         FROM results WHERE ec.id = results.row_id
       )
-      SELECT row_id, id, status FROM results`);
-    const rows = rowsOf<{ row_id: number; id: number | null; status: ResultStatus }>(result);
-    const byRow = new Map(rows.map((row) => [row.row_id, row]));
-    return closings.map(({ row, outcome }) => {
-      const closed = byRow.get(row.id);
-      return {
-        resultId: closed?.id ?? null,
-        status: closed?.status ?? outcome.status,
-      };
-    });
-  }
+      SELECT row_id, id, status FROM results`;
+  return db._.session.prepareQuery<{
+    execute: unknown;
+    all: unknown;
+    values: unknown;
+  }>(new PgDialect().sqlToQuery(statement), undefined, 'wg_close_cases', false);
 }

@@ -216,10 +216,11 @@ export const testResults = pgTable(
     createdAt: createdAt(),
   },
   (table) => [
-    index('idx_test_results_execution').on(table.executionId),
     index('idx_test_results_status').on(table.status),
     index('idx_test_results_created').on(table.createdAt.desc()),
-    // At-least-once job delivery must still write one row per case and run.
+    // At-least-once job delivery must still write one row per case and run. It also serves
+    // lookups by run alone (its leading column), so a second index on execution_id would only
+    // slow down every result written.
     uniqueIndex('uq_test_results_execution_case').on(table.executionId, table.testCaseId),
     check('ck_test_results_status', oneOf('status', RESULT_STATUSES)),
     check(

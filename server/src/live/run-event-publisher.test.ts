@@ -59,6 +59,35 @@ describe('RunEventPublisher', () => {
     expect(await reader.ttl(keys.stream(41))).toBeLessThanOrEqual(60);
   });
 
+  it('sends the events of one turn together, each run numbered on its own, in publish order', async () => {
+    const publisher = new RunEventPublisher(connect(), keys, options);
+    const log = (executionId: number, message: string) =>
+      publisher.publish({
+        type: 'log',
+        execution_id: executionId,
+        case_id: 1,
+        case_name: 'c',
+        entry: { time: new Date().toISOString(), level: 'info', message },
+      });
+    // More than one script call's worth, two runs interleaved.
+    const seqs = await Promise.all(
+      Array.from({ length: 450 }, (_, index) => log(44 + (index % 2), `line ${index}`)),
+    );
+    expect(seqs.filter((_, index) => index % 2 === 0)).toEqual(
+      Array.from({ length: 225 }, (_, i) => i + 1),
+    );
+    const reader = connect();
+    for (const [executionId, first] of [
+      [44, 0],
+      [45, 1],
+    ] as const) {
+      const stored = await readRunEvents(reader, keys, executionId, 1);
+      expect(stored.map((event) => (event.type === 'log' ? event.entry.message : ''))).toEqual(
+        Array.from({ length: 225 }, (_, i) => `line ${first + i * 2}`),
+      );
+    }
+  });
+
   it('never holds a caller up when Redis is away, and drops what it cannot keep', async () => {
     const away = new RunEventPublisher(connect(`redis://127.0.0.1:${await closedPort()}`), keys, {
       ...options,

@@ -14,31 +14,44 @@ export interface RunEventSink {
 }
 
 /**
- * One atomic step per event: number it, add it to the bounded stream under id `<seq>-0`, keep
- * the run's keys alive, and tell the API nodes. Because the numbering and the append happen in
- * one script, seqs have no gaps and the stream holds them in order.
+ * One atomic step per batch of events, each event numbered, added to its run's bounded stream
+ * under id `<seq>-0`, and told to the API nodes; the runs' keys are kept alive once per batch.
+ * Because the numbering and the append happen in one script, seqs have no gaps and the stream
+ * holds them in order. KEYS holds each event's seq and stream keys; ARGV the stream length, then
+ * per event its JSON (without seq), TTL, channel and the executions channel ('' for none).
  */
 const APPEND_SCRIPT = `
-local seq = redis.call('INCR', KEYS[1])
-local event = '{"seq":' .. seq .. ',' .. string.sub(ARGV[1], 2)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'e', event)
-local ttl = tonumber(ARGV[3])
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('EXPIRE', KEYS[2], ttl)
-redis.call('PUBLISH', ARGV[4], event)
-if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], event) end
-return seq
+local maxLen = ARGV[1]
+local seqs = {}
+local ttls = {}
+for i = 1, #KEYS / 2 do
+  local seqKey, streamKey = KEYS[2 * i - 1], KEYS[2 * i]
+  local arg = 2 + (i - 1) * 4
+  local seq = redis.call('INCR', seqKey)
+  local event = '{"seq":' .. seq .. ',' .. string.sub(ARGV[arg], 2)
+  redis.call('XADD', streamKey, 'MAXLEN', '~', maxLen, seq .. '-0', 'e', event)
+  ttls[seqKey] = ARGV[arg + 1]
+  ttls[streamKey] = ARGV[arg + 1]
+  redis.call('PUBLISH', ARGV[arg + 2], event)
+  if ARGV[arg + 3] ~= '' then redis.call('PUBLISH', ARGV[arg + 3], event) end
+  seqs[i] = seq
+end
+for key, ttl in pairs(ttls) do redis.call('EXPIRE', key, ttl) end
+return seqs
 `;
 
 type AppendCommand = (
-  seqKey: string,
-  streamKey: string,
-  event: string,
-  maxLen: number,
-  ttlSeconds: number,
-  channel: string,
-  executionsChannel: string,
-) => Promise<number>;
+  numberOfKeys: number,
+  ...keysThenArgs: (string | number)[]
+) => Promise<number[]>;
+
+/** An event waiting for its batch to go out. */
+interface Queued {
+  keys: [seqKey: string, streamKey: string];
+  args: [event: string, ttlSeconds: number, channel: string, executionsChannel: string];
+  draft: RunEventDraft;
+  resolve: (seq: number | undefined) => void;
+}
 
 /** Keys of a run that never finishes (its coordinator died) still go away after a week. */
 const OPEN_RUN_TTL_SECONDS = 7 * 86_400;
@@ -49,6 +62,8 @@ const DEFAULT_MAX_PENDING = 10_000;
  * queued on the connection and goes out, in order, when it is back.
  */
 const MAX_WAIT_MS = 500;
+/** Events per script call at most, so one call never holds Redis for long. */
+const MAX_BATCH = 200;
 
 export interface RunEventPublisherOptions {
   /** Events kept per run (approximate trim). */
@@ -60,8 +75,14 @@ export interface RunEventPublisherOptions {
   maxPending?: number;
 }
 
+/**
+ * Publishes run events to Redis. Events published in the same turn of the event loop (a case's
+ * steps, the cases a worker finishes together) go out as one script call, in publish order.
+ */
 export class RunEventPublisher implements RunEventSink {
   private readonly append: AppendCommand;
+  private queued: Queued[] = [];
+  private flushing = false;
   private pending = 0;
   private dropped = 0;
   private lastDropWarning = 0;
@@ -71,13 +92,13 @@ export class RunEventPublisher implements RunEventSink {
     private readonly keys: LiveKeys,
     private readonly options: RunEventPublisherOptions,
   ) {
-    redis.defineCommand('webguardLiveAppend', { numberOfKeys: 2, lua: APPEND_SCRIPT });
-    const command = (redis as unknown as { webguardLiveAppend: AppendCommand }).webguardLiveAppend;
+    redis.defineCommand('webguardLiveAppendAll', { lua: APPEND_SCRIPT });
+    const command = (redis as unknown as { webguardLiveAppendAll: AppendCommand })
+      .webguardLiveAppendAll;
     this.append = command.bind(redis);
   }
 
   publish(draft: RunEventDraft): Promise<number | undefined> {
-    const { logger } = this.options;
     if (this.pending >= (this.options.maxPending ?? DEFAULT_MAX_PENDING)) {
       this.drop();
       return Promise.resolve(undefined);
@@ -90,7 +111,7 @@ export class RunEventPublisher implements RunEventSink {
     // Checked here, where a bug can be traced, rather than in every client.
     const checked = RunEvent.safeParse({ ...event, seq: 1 });
     if (!checked.success) {
-      logger.error(
+      this.options.logger.error(
         { type: draft.type, execution_id: draft.execution_id, issues: checked.error.issues },
         'dropped a malformed live event',
       );
@@ -98,34 +119,65 @@ export class RunEventPublisher implements RunEventSink {
     }
     const finished = draft.type === 'execution.finished';
     this.pending++;
+    return new Promise((resolve) => {
+      this.queued.push({
+        keys: [this.keys.seq(draft.execution_id), this.keys.stream(draft.execution_id)],
+        args: [
+          JSON.stringify(event),
+          finished ? this.options.ttlSeconds : OPEN_RUN_TTL_SECONDS,
+          this.keys.eventsChannel(draft.execution_id),
+          draft.type.startsWith('execution.') ? this.keys.executionsChannel : '',
+        ],
+        draft,
+        resolve,
+      });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Sends what was published this turn, in batches, in order. */
+  private flush(): void {
+    this.flushing = false;
+    const queued = this.queued;
+    this.queued = [];
+    for (let from = 0; from < queued.length; from += MAX_BATCH) {
+      this.send(queued.slice(from, from + MAX_BATCH));
+    }
+  }
+
+  private send(batch: Queued[]): void {
     const appended = this.append(
-      this.keys.seq(draft.execution_id),
-      this.keys.stream(draft.execution_id),
-      JSON.stringify(event),
+      batch.length * 2,
+      ...batch.flatMap((event) => event.keys),
       this.options.maxLen,
-      finished ? this.options.ttlSeconds : OPEN_RUN_TTL_SECONDS,
-      this.keys.eventsChannel(draft.execution_id),
-      draft.type.startsWith('execution.') ? this.keys.executionsChannel : '',
+      ...batch.flatMap((event) => event.args),
     )
       .then(
-        (seq) => Number(seq),
+        (seqs) => seqs.map(Number),
         (error: unknown) => {
-          logger.warn(
-            { err: error, type: draft.type, execution_id: draft.execution_id },
-            'could not publish a live event',
+          const { type, execution_id } = batch[0]!.draft;
+          this.options.logger.warn(
+            { err: error, events: batch.length, type, execution_id },
+            'could not publish live events',
           );
-          return undefined;
+          return [];
         },
       )
       .finally(() => {
-        this.pending--;
+        this.pending -= batch.length;
       });
     let timer: NodeJS.Timeout | undefined;
-    const gaveUp = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), MAX_WAIT_MS);
+    const gaveUp = new Promise<number[]>((resolve) => {
+      timer = setTimeout(() => resolve([]), MAX_WAIT_MS);
       timer.unref();
     });
-    return Promise.race([appended, gaveUp]).finally(() => clearTimeout(timer));
+    void Promise.race([appended, gaveUp]).then((seqs) => {
+      clearTimeout(timer);
+      batch.forEach((event, index) => event.resolve(seqs[index]));
+    });
   }
 
   /** Counts drops and says so at most every 10 s, so a Redis outage does not flood the log. */

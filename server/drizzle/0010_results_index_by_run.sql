@@ -1,0 +1,1 @@
+DROP INDEX "idx_test_results_execution";
