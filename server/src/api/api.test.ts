@@ -8,7 +8,9 @@ import { createTestDatabase, type TestDatabase } from '../../test/support/postgr
 import { TEST_REDIS_URL, uniqueQueuePrefix } from '../../test/support/redis.js';
 import { signInAsAdmin, TEST_ADMIN } from '../../test/support/test-runtime.js';
 import { waitFor } from '../../test/support/wait-for.js';
+import { openArtifactStore } from '../artifacts/index.js';
 import { loadConfig } from '../config.js';
+import { artifacts, testExecutions, testResults } from '../db/schema.js';
 import { createLogger } from '../runtime/logger.js';
 import { startRuntime, type Runtime } from '../runtime/runtime.js';
 import type { InjectOptions } from 'fastify';
@@ -122,9 +124,29 @@ describe('suites', () => {
     });
     expect(patched.json()).toMatchObject({ id: suite.id, enabled: false, description: 'first' });
 
+    // A run of the suite with a screenshot: deleting the suite deletes the file too.
+    const store = await openArtifactStore(runtime.config.artifacts);
+    const db = runtime.database.db;
+    const [execution] = await db.insert(testExecutions).values({ suiteId: suite.id }).returning();
+    const [result] = await db
+      .insert(testResults)
+      .values({ executionId: execution!.id, testName: 'shot', status: 'failed' })
+      .returning();
+    const key = `runs/${execution!.id}/shot.png`;
+    await store.put(key, { body: Buffer.from('png') }, 'image/png');
+    await db.insert(artifacts).values({
+      resultId: result!.id,
+      kind: 'screenshot',
+      name: 'shot.png',
+      contentType: 'image/png',
+      sizeBytes: 3,
+      storageKey: key,
+    });
+
     expect((await inject({ method: 'DELETE', url: `/api/v1/suites/${suite.id}` })).statusCode).toBe(
       204,
     );
+    await expect(store.get(key)).rejects.toThrow(/not in the store/);
     const gone = await inject(`/api/v1/suites/${suite.id}`);
     expect(gone.statusCode).toBe(404);
     expect(gone.json()).toEqual({

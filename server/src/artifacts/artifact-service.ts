@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
 import type { Artifact, ArtifactLink } from '@webguard/shared';
 import {
   publicView,
@@ -8,6 +9,7 @@ import {
 import { AppError, notFound } from '../errors.js';
 import { ArtifactMissingError, type ArtifactStore } from './artifact-store.js';
 import type { LinkSigner } from './link-signer.js';
+import { purgeDeletedArtifactFiles } from './retention.js';
 
 export interface ArtifactContent {
   artifact: Artifact;
@@ -15,7 +17,7 @@ export interface ArtifactContent {
   size: number;
 }
 
-/** What the API does with artifacts: list, stream, and hand out expiring links. */
+/** What the API does with artifacts: list, stream, hand out expiring links, delete files. */
 export class ArtifactService {
   constructor(
     private readonly repository: ArtifactRepository,
@@ -41,6 +43,18 @@ export class ArtifactService {
         'NOT_FOUND',
         `artifact ${id} is recorded but its file is gone from the ${this.store.kind} store`,
       );
+    }
+  }
+
+  /**
+   * Deletes the files of artifacts whose rows were just deleted (a suite deleted with its runs).
+   * A store that fails leaves them queued for the next purge or the hourly retention job.
+   */
+  async purgeDeletedFiles(logger: Pick<Logger, 'info' | 'warn'>): Promise<void> {
+    try {
+      await purgeDeletedArtifactFiles({ repository: this.repository, store: this.store, logger });
+    } catch (error) {
+      logger.warn({ err: error }, 'files of deleted artifacts stay queued: the store failed');
     }
   }
 

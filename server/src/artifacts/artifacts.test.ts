@@ -10,7 +10,14 @@ import { createTestDatabase, type TestDatabase } from '../../test/support/postgr
 import { TEST_REDIS_URL, uniqueQueuePrefix } from '../../test/support/redis.js';
 import { ArtifactRepository, artifactDownloadPath } from '../db/artifact-repository.js';
 import { openDatabase, type DatabaseHandle } from '../db/index.js';
-import { artifacts, testCases, testExecutions, testResults, testSuites } from '../db/schema.js';
+import {
+  artifactDeletions,
+  artifacts,
+  testCases,
+  testExecutions,
+  testResults,
+  testSuites,
+} from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { ArtifactService } from './artifact-service.js';
 import { CaseArtifacts } from './case-artifacts.js';
@@ -20,6 +27,7 @@ import {
   ARTIFACT_RETENTION_EVERY_MS,
   ARTIFACT_RETENTION_SCHEDULER,
   pruneArtifacts,
+  purgeDeletedArtifactFiles,
   scheduleArtifactRetention,
 } from './retention.js';
 
@@ -226,6 +234,53 @@ describe('retention', () => {
     expect(await pruneArtifacts({ repository, store, olderThanDays: 30, logger })).toEqual({
       deleted: 0,
     });
+  });
+
+  it('deletes the files of a suite deleted with its runs, which only the cascade knew of', async () => {
+    const db = handle.db;
+    const [suite] = await db.insert(testSuites).values({ name: 'doomed' }).returning();
+    const [execution] = await db.insert(testExecutions).values({ suiteId: suite!.id }).returning();
+    const [testCase] = await db
+      .insert(testCases)
+      .values({ suiteId: suite!.id, name: 'gone', skillName: 'browser-flow' })
+      .returning();
+    await db.insert(testResults).values({
+      executionId: execution!.id,
+      testCaseId: testCase!.id,
+      testName: 'gone',
+      status: 'failed',
+    });
+    const recorder = CaseArtifacts.forCase(store, execution!.id, testCase!.id);
+    await recorder.add({
+      kind: 'screenshot',
+      name: 'gone.png',
+      contentType: 'image/png',
+      source: { body: Buffer.from('g') },
+    });
+    const [linked] = await recorder.commit(repository, execution!.id, testCase!.id, logger);
+    const { storage_key: key } = (await repository.get(linked!.id))!;
+
+    await db.delete(testSuites).where(eq(testSuites.id, suite!.id));
+    // The rows went with the suite; the file waits in the queue, not forgotten.
+    expect(await read((await store.get(key)).body)).toBe('g');
+    expect(await repository.queuedFileDeletions(10)).toEqual([key]);
+
+    expect(await purgeDeletedArtifactFiles({ repository, store, logger })).toEqual({ files: 1 });
+    await expect(store.get(key)).rejects.toThrow(/not in the store/);
+    expect(await db.select().from(artifactDeletions)).toEqual([]);
+  });
+
+  it('keeps a file queued while the store cannot delete it', async () => {
+    await handle.db.insert(artifactDeletions).values({ storageKey: 'runs/1/1/kept.png' });
+    const failing = {
+      ...store,
+      delete: () => Promise.reject(new Error('store is down')),
+    } as unknown as LocalArtifactStore;
+    await expect(purgeDeletedArtifactFiles({ repository, store: failing, logger })).rejects.toThrow(
+      /store is down/,
+    );
+    expect(await repository.queuedFileDeletions(10)).toEqual(['runs/1/1/kept.png']);
+    expect(await purgeDeletedArtifactFiles({ repository, store, logger })).toEqual({ files: 1 });
   });
 
   it('runs as one hourly BullMQ job scheduler, removed when retention is off', async () => {

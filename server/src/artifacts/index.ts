@@ -9,6 +9,7 @@ export {
   ARTIFACT_RETENTION_EVERY_MS,
   ARTIFACT_RETENTION_SCHEDULER,
   pruneArtifacts,
+  purgeDeletedArtifactFiles,
   scheduleArtifactRetention,
   type PruneArtifactsOptions,
 } from './retention.js';

@@ -20,8 +20,9 @@ export interface PruneArtifactsOptions {
 }
 
 /**
- * Deletes artifacts created more than `olderThanDays` ago: files first, then rows. A run that
- * stops halfway leaves rows whose files are gone, which the next run deletes again harmlessly.
+ * Deletes artifacts created more than `olderThanDays` ago: rows first, which queues their files,
+ * then the queued files, including those of rows deleted any other way (a suite deleted with its
+ * runs). A run that stops halfway leaves files queued, for the next one.
  */
 export async function pruneArtifacts(options: PruneArtifactsOptions): Promise<{ deleted: number }> {
   const cutoff = new Date((options.now ?? new Date()).getTime() - options.olderThanDays * DAY_MS);
@@ -29,7 +30,6 @@ export async function pruneArtifacts(options: PruneArtifactsOptions): Promise<{ 
   for (;;) {
     const expired = await options.repository.createdBefore(cutoff, BATCH);
     if (expired.length === 0) break;
-    await options.store.delete(expired.map((artifact) => artifact.storageKey));
     await options.repository.deleteRows(expired);
     deleted += expired.length;
     if (expired.length < BATCH) break;
@@ -37,7 +37,30 @@ export async function pruneArtifacts(options: PruneArtifactsOptions): Promise<{ 
   if (deleted > 0) {
     options.logger?.info({ deleted, cutoff: cutoff.toISOString() }, 'expired artifacts deleted');
   }
+  await purgeDeletedArtifactFiles(options);
   return { deleted };
+}
+
+/**
+ * Deletes from the store the files of artifact rows that are gone, then takes them off the
+ * queue: a file is only forgotten once the store has deleted it.
+ */
+export async function purgeDeletedArtifactFiles(options: {
+  repository: ArtifactRepository;
+  store: ArtifactStore;
+  logger?: Pick<Logger, 'info'> | undefined;
+}): Promise<{ files: number }> {
+  let files = 0;
+  for (;;) {
+    const keys = await options.repository.queuedFileDeletions(BATCH);
+    if (keys.length === 0) break;
+    await options.store.delete(keys);
+    await options.repository.forgetFileDeletions(keys);
+    files += keys.length;
+    if (keys.length < BATCH) break;
+  }
+  if (files > 0) options.logger?.info({ files }, 'files of deleted artifacts removed');
+  return { files };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, lt } from 'drizzle-orm';
 import type { Artifact, ArtifactKind } from '@webguard/shared';
 import type { Database } from './database.js';
-import { artifacts, testResults } from './schema.js';
+import { artifactDeletions, artifacts, testResults } from './schema.js';
 
 type ArtifactRow = typeof artifacts.$inferSelect;
 
@@ -117,7 +117,10 @@ export class ArtifactRepository {
       .limit(limit);
   }
 
-  /** Deletes rows whose files are gone, and clears the result URLs that pointed at them. */
+  /**
+   * Deletes rows, and clears the result URLs that pointed at them. Their files are queued for
+   * deletion in the same transaction (see `artifactDeletions`).
+   */
   async deleteRows(expired: readonly ExpiredArtifact[]): Promise<void> {
     if (expired.length === 0) return;
     const urls = expired.map((artifact) => artifactDownloadPath(artifact.id));
@@ -143,5 +146,21 @@ export class ArtifactRepository {
         ),
       );
     });
+  }
+
+  /** Files of deleted artifact rows still to be deleted from the store, oldest first. */
+  async queuedFileDeletions(limit: number): Promise<string[]> {
+    const rows = await this.db
+      .select({ key: artifactDeletions.storageKey })
+      .from(artifactDeletions)
+      .orderBy(asc(artifactDeletions.deletedAt))
+      .limit(limit);
+    return rows.map((row) => row.key);
+  }
+
+  /** Takes files the store has deleted off the queue. */
+  async forgetFileDeletions(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.db.delete(artifactDeletions).where(inArray(artifactDeletions.storageKey, [...keys]));
   }
 }

@@ -436,6 +436,16 @@ export const artifacts = pgTable(
   ],
 );
 
+/**
+ * Files of artifact rows that were deleted, by any path (retention, a suite deleted with its
+ * runs), waiting for the store to delete them. A trigger on `artifacts` fills it in the deleting
+ * transaction, so a cascade cannot orphan a file and a crash cannot lose one.
+ */
+export const artifactDeletions = pgTable('artifact_deletions', {
+  storageKey: text('storage_key').primaryKey(),
+  deletedAt: timestamp('deleted_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
 export const notificationChannels = pgTable(
   'notification_channels',
   {

@@ -16,7 +16,7 @@ import { principalOf } from '../../../plugins/auth.js';
 const tags = ['suites'];
 
 const suiteRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { suites, schedules, access } = app.services;
+  const { suites, schedules, access, artifacts } = app.services;
 
   app.get(
     '/suites',
@@ -131,6 +131,8 @@ const suiteRoutes: FastifyPluginAsyncZod = async (app) => {
       await access.suite(principalOf(request), request.params.id, 'admin');
       await suites.delete(request.params.id);
       await schedules.remove(request.params.id);
+      // The cascade queued the files of its runs' artifacts; they go now, not at the next hour.
+      await artifacts.purgeDeletedFiles(request.log);
       return reply.code(204).send(null);
     },
   );
