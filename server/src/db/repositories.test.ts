@@ -61,6 +61,31 @@ const backends: {
   },
 ];
 
+/** A suite's create body with the defaults these tests do not vary. */
+const suiteBody = (name: string) => ({
+  name,
+  enabled: true,
+  max_concurrent_tests: 5,
+  timeout_minutes: 60,
+  retry_on_failure: true,
+  stop_on_error: false,
+});
+
+/** An `http-check` case's create body, with the defaults these tests do not vary. */
+const caseBody = (
+  name: string,
+  overrides: { params?: Record<string, string>; priority?: number; enabled?: boolean } = {},
+) => ({
+  name,
+  skill_name: 'http-check',
+  params: {},
+  priority: 0,
+  timeout_seconds: 30,
+  enabled: true,
+  depends_on: [],
+  ...overrides,
+});
+
 describe.each(backends)('repositories on $name', (backend) => {
   let handle: DatabaseHandle;
   let cleanup: () => Promise<void>;
@@ -82,40 +107,16 @@ describe.each(backends)('repositories on $name', (backend) => {
 
   /** A suite with one `http-check` case per name. */
   const suiteOfCases = async (name: string, caseNames: string[]) => {
-    const suite = await suites.create({
-      name,
-      enabled: true,
-      max_concurrent_tests: 5,
-      timeout_minutes: 60,
-      retry_on_failure: true,
-      stop_on_error: false,
-    });
+    const suite = await suites.create(suiteBody(name));
     const created = [];
     for (const caseName of caseNames) {
-      created.push(
-        await cases.create(suite.id, {
-          name: caseName,
-          skill_name: 'http-check',
-          params: {},
-          priority: 0,
-          timeout_seconds: 30,
-          enabled: true,
-          depends_on: [],
-        }),
-      );
+      created.push(await cases.create(suite.id, caseBody(caseName)));
     }
     return { suite, created };
   };
 
   it('creates, pages, filters, updates and deletes suites', async () => {
-    const smoke = await suites.create({
-      name: 'smoke',
-      enabled: true,
-      max_concurrent_tests: 5,
-      timeout_minutes: 60,
-      retry_on_failure: true,
-      stop_on_error: false,
-    });
+    const smoke = await suites.create(suiteBody('smoke'));
     expect(smoke).toMatchObject({
       name: 'smoke',
       description: null,
@@ -130,16 +131,7 @@ describe.each(backends)('repositories on $name', (backend) => {
       retry_on_failure: false,
       stop_on_error: false,
     });
-    await expect(
-      suites.create({
-        name: 'smoke',
-        enabled: true,
-        max_concurrent_tests: 5,
-        timeout_minutes: 60,
-        retry_on_failure: true,
-        stop_on_error: false,
-      }),
-    ).rejects.toMatchObject({
+    await expect(suites.create(suiteBody('smoke'))).rejects.toMatchObject({
       statusCode: 409,
       message: 'a suite named "smoke" already exists in this project',
     });
@@ -167,52 +159,13 @@ describe.each(backends)('repositories on $name', (backend) => {
   });
 
   it('keeps case names unique per suite and lists runnable cases by priority', async () => {
-    const suite = await suites.create({
-      name: 'cases',
-      enabled: true,
-      max_concurrent_tests: 5,
-      timeout_minutes: 60,
-      retry_on_failure: true,
-      stop_on_error: false,
+    const suite = await suites.create(suiteBody('cases'));
+    const low = await cases.create(suite.id, caseBody('low', { params: { url: 'http://x' } }));
+    await cases.create(suite.id, caseBody('high', { priority: 5 }));
+    await cases.create(suite.id, caseBody('off', { priority: 9, enabled: false }));
+    await expect(cases.create(suite.id, caseBody('low'))).rejects.toMatchObject({
+      statusCode: 409,
     });
-    const low = await cases.create(suite.id, {
-      name: 'low',
-      skill_name: 'http-check',
-      params: { url: 'http://x' },
-      priority: 0,
-      timeout_seconds: 30,
-      enabled: true,
-      depends_on: [],
-    });
-    await cases.create(suite.id, {
-      name: 'high',
-      skill_name: 'http-check',
-      params: {},
-      priority: 5,
-      timeout_seconds: 30,
-      enabled: true,
-      depends_on: [],
-    });
-    await cases.create(suite.id, {
-      name: 'off',
-      skill_name: 'http-check',
-      params: {},
-      priority: 9,
-      timeout_seconds: 30,
-      enabled: false,
-      depends_on: [],
-    });
-    await expect(
-      cases.create(suite.id, {
-        name: 'low',
-        skill_name: 'http-check',
-        params: {},
-        priority: 0,
-        timeout_seconds: 30,
-        enabled: true,
-        depends_on: [],
-      }),
-    ).rejects.toMatchObject({ statusCode: 409 });
     expect((await cases.listRunnable(suite.id)).map((c) => c.name)).toEqual(['high', 'low']);
     expect(
       (await cases.list(suite.id, { limit: 10, offset: 0, enabled: false })).items.map(
@@ -324,14 +277,7 @@ describe.each(backends)('repositories on $name', (backend) => {
   });
 
   it('marks an open execution as error and leaves a closed one alone', async () => {
-    const suite = await suites.create({
-      name: 'err',
-      enabled: true,
-      max_concurrent_tests: 5,
-      timeout_minutes: 60,
-      retry_on_failure: true,
-      stop_on_error: false,
-    });
+    const suite = await suites.create(suiteBody('err'));
     const execution = await executions.create({
       suiteId: suite.id,
       totalTests: 1,
