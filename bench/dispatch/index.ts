@@ -1,15 +1,17 @@
 /**
  * bench/dispatch: 1,000 no-op cases through WebGuard (trigger → results in PostgreSQL) against
  * 1,000 no-op jobs through bare BullMQ on the same Redis with the same worker concurrency, in
- * one run. Usage: npm run build && npm run bench -- dispatch [cases] [concurrency] [thread|none]
- * [max_concurrent_tests]
+ * one run, and against BullMQ jobs that each write one result row to PostgreSQL. Usage: npm run
+ * build && npm run bench -- dispatch [cases] [concurrency] [thread|none] [max_concurrent_tests]
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sql } from 'drizzle-orm';
+import pg from 'pg';
 import { executionCases, testCases } from '../../server/src/db/schema.js';
+import { createTestDatabase } from '../../server/test/support/postgres.js';
 import { startTestRuntime, type TestRuntime } from '../../server/test/support/test-runtime.js';
 
 const CASES = Number(process.argv[2] ?? 1000);
@@ -23,26 +25,48 @@ const ISOLATION = process.argv[4] ?? 'thread';
 const MAX_CONCURRENT_TESTS = Number(process.argv[5] ?? 1000);
 const REDIS_URL = process.env.WEBGUARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/** CPU ms a process has used, from /proc (Linux only; clock ticks of 10 ms). */
+function processCpuMs(pid: string): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /**
- * CPU time (ms) used so far by this process (all its threads) and by the PostgreSQL backends
- * serving `database`. On a shared 2-core machine wall time swings with whatever else runs; CPU
- * per case says what dispatch itself costs. PostgreSQL's share is read from /proc (Linux only).
+ * CPU time (ms) used so far by this process (all its threads), by the PostgreSQL backends
+ * serving `database`, and by the Redis server. On a shared 2-core machine wall time swings with
+ * whatever else runs; CPU per case says what dispatch itself costs.
  */
-function cpuMs(database?: string): { node: number; postgres: number } {
+function cpuMs(database?: string): { node: number; postgres: number; redis: number } {
   const { user, system } = process.cpuUsage();
   let postgres = 0;
-  if (database) {
-    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-      try {
-        if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${database} `)) continue;
-        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        postgres += (Number(fields[11]) + Number(fields[12])) * 10;
-      } catch {
-        // The process ended while being read.
+  let redis = 0;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('redis-server')) {
+        redis += processCpuMs(pid);
+      } else if (
+        database &&
+        readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${database} `)
+      ) {
+        postgres += processCpuMs(pid);
       }
+    } catch {
+      // The process ended while being read.
     }
   }
-  return { node: (user + system) / 1000, postgres };
+  return { node: (user + system) / 1000, postgres, redis };
+}
+
+/** CPU ms per case between two readings. */
+function cpuPerCase(
+  before: ReturnType<typeof cpuMs>,
+  after: ReturnType<typeof cpuMs>,
+): ReturnType<typeof cpuMs> {
+  return {
+    node: (after.node - before.node) / CASES,
+    postgres: (after.postgres - before.postgres) / CASES,
+    redis: (after.redis - before.redis) / CASES,
+  };
 }
 
 const p95 = (values: number[]) => {
@@ -50,15 +74,20 @@ const p95 = (values: number[]) => {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? 0;
 };
 
-/** The baseline: no-op jobs through BullMQ alone. */
+/** What one side measured. */
 interface Side {
   perSecond: number;
   p95Ms: number;
-  /** CPU ms per case: this process, and the database's backends. */
-  cpu: { node: number; postgres: number };
+  /** CPU ms per case: this process, the database's backends, the Redis server. */
+  cpu: ReturnType<typeof cpuMs>;
 }
 
-async function bareBullmq(): Promise<Side> {
+/**
+ * The baseline: no-op jobs through BullMQ alone. With `database`, each job also writes one
+ * result row to PostgreSQL (idempotently, as a redelivered job would), the least a hand-written
+ * pipeline does to keep its results: a reference point for what durability alone costs.
+ */
+async function bareBullmq(database?: { url: string; name: string }): Promise<Side> {
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue('noop', { connection, prefix });
@@ -67,6 +96,10 @@ async function bareBullmq(): Promise<Side> {
     prefix,
   });
   await events.waitUntilReady();
+  const pool = database && new pg.Pool({ connectionString: database.url, max: CONCURRENCY });
+  await pool?.query(
+    'CREATE TABLE results (job_id text PRIMARY KEY, status text NOT NULL, data jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())',
+  );
   const latencies: number[] = [];
   let done = 0;
   const allDone = new Promise<void>((resolve) => {
@@ -78,6 +111,10 @@ async function bareBullmq(): Promise<Side> {
     'noop',
     async (job: Job) => {
       latencies.push(Date.now() - job.timestamp);
+      await pool?.query(
+        'INSERT INTO results (job_id, status, data) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+        [job.id, 'passed', JSON.stringify(job.data)],
+      );
     },
     {
       connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }),
@@ -86,12 +123,13 @@ async function bareBullmq(): Promise<Side> {
     },
   );
   const started = performance.now();
-  const cpuBefore = cpuMs();
+  const cpuBefore = cpuMs(database?.name);
   await queue.addBulk(Array.from({ length: CASES }, (_, i) => ({ name: 'noop', data: { i } })));
   await allDone;
   const seconds = (performance.now() - started) / 1000;
-  const cpuAfter = cpuMs();
+  const cpuAfter = cpuMs(database?.name);
   await worker.close();
+  await pool?.end();
   await events.close();
   await queue.obliterate({ force: true });
   await queue.close();
@@ -99,7 +137,7 @@ async function bareBullmq(): Promise<Side> {
   return {
     perSecond: CASES / seconds,
     p95Ms: p95(latencies),
-    cpu: { node: (cpuAfter.node - cpuBefore.node) / CASES, postgres: 0 },
+    cpu: cpuPerCase(cpuBefore, cpuAfter),
   };
 }
 
@@ -170,10 +208,7 @@ async function webguard(): Promise<Side> {
     return {
       perSecond: CASES / seconds,
       p95Ms: p95(rows.rows.map((row) => Number(row.ms))),
-      cpu: {
-        node: (cpuAfter.node - cpuBefore.node) / CASES,
-        postgres: (cpuAfter.postgres - cpuBefore.postgres) / CASES,
-      },
+      cpu: cpuPerCase(cpuBefore, cpuAfter),
     };
   } finally {
     await t.stop();
@@ -181,17 +216,30 @@ async function webguard(): Promise<Side> {
 }
 
 const baseline = await bareBullmq();
+const resultsDatabase = await createTestDatabase();
+let durable: Side;
+try {
+  durable = await bareBullmq({
+    url: resultsDatabase.url,
+    name: new URL(resultsDatabase.url).pathname.slice(1),
+  });
+} finally {
+  await resultsDatabase.drop();
+}
 const ours = await webguard();
 const ratio = ours.perSecond / baseline.perSecond;
 const cpu = (side: Side) =>
-  `CPU per case ${side.cpu.node.toFixed(2)} ms node + ${side.cpu.postgres.toFixed(2)} ms postgres`;
+  `CPU per case ${side.cpu.node.toFixed(2)} ms node + ${side.cpu.postgres.toFixed(2)} ms postgres + ${side.cpu.redis.toFixed(2)} ms redis`;
 console.log(
   `bare BullMQ: ${baseline.perSecond.toFixed(0)} jobs/s, p95 queue-to-start ${baseline.p95Ms.toFixed(0)} ms, ${cpu(baseline)}`,
+);
+console.log(
+  `BullMQ + one PostgreSQL row per job: ${durable.perSecond.toFixed(0)} jobs/s, p95 queue-to-start ${durable.p95Ms.toFixed(0)} ms, ${cpu(durable)}`,
 );
 console.log(
   `WebGuard:    ${ours.perSecond.toFixed(0)} cases/s, p95 queue-to-start ${ours.p95Ms.toFixed(0)} ms, ${cpu(ours)}`,
 );
 console.log(
-  `dispatch: ${CASES} cases, concurrency ${CONCURRENCY}, isolation ${ISOLATION}, max_concurrent_tests ${MAX_CONCURRENT_TESTS}, webguard=${ours.perSecond.toFixed(0)}/s bullmq=${baseline.perSecond.toFixed(0)}/s p95_queue_to_start=${ours.p95Ms.toFixed(0)}ms ratio=${ratio.toFixed(2)}`,
+  `dispatch: ${CASES} cases, concurrency ${CONCURRENCY}, isolation ${ISOLATION}, max_concurrent_tests ${MAX_CONCURRENT_TESTS}, webguard=${ours.perSecond.toFixed(0)}/s bullmq=${baseline.perSecond.toFixed(0)}/s bullmq_with_row=${durable.perSecond.toFixed(0)}/s ratio_vs_bullmq_with_row=${(ours.perSecond / durable.perSecond).toFixed(2)} p95_queue_to_start=${ours.p95Ms.toFixed(0)}ms ratio=${ratio.toFixed(2)}`,
 );
 process.exit(0);
