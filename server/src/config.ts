@@ -1,7 +1,13 @@
 import { homedir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { CaptureMode, ERROR_TYPES, ErrorType, RETRYABLE_ERROR_TYPES } from '@webguard/shared';
+import {
+  CaptureMode,
+  ERROR_TYPES,
+  ErrorType,
+  MAX_CASES_PER_JOB,
+  RETRYABLE_ERROR_TYPES,
+} from '@webguard/shared';
 import type { S3StoreOptions } from './artifacts/s3-store.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -197,6 +203,7 @@ export const EnvSchema = z.object({
     )
     .pipe(z.array(ErrorType, { error: `must list error types from: ${ERROR_TYPES.join(', ')}` })),
   WEBGUARD_STALLED_INTERVAL_MS: positiveInt(3_600_000).default(30_000),
+  WEBGUARD_CASES_PER_JOB: positiveInt(MAX_CASES_PER_JOB).default(20),
   WEBGUARD_REAPER_INTERVAL_MS: positiveInt(3_600_000).default(30_000),
   WEBGUARD_SCHEDULE_TIMEZONE: z
     .string()
@@ -375,6 +382,8 @@ export interface Config {
   };
   /** How long a worker may go silent before its jobs are handed to another worker. */
   stalledIntervalMs: number;
+  /** Most cases, known to be quick, that one job may run one after the other; 1 for none. */
+  casesPerJob: number;
   reaperIntervalMs: number;
   /** Zone for cron expressions of suites that do not name one. */
   scheduleTimezone: string;
@@ -463,6 +472,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retryable: e.WEBGUARD_RETRYABLE_ERRORS,
     },
     stalledIntervalMs: e.WEBGUARD_STALLED_INTERVAL_MS,
+    casesPerJob: e.WEBGUARD_CASES_PER_JOB,
     reaperIntervalMs: e.WEBGUARD_REAPER_INTERVAL_MS,
     scheduleTimezone: e.WEBGUARD_SCHEDULE_TIMEZONE,
   };

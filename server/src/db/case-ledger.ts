@@ -21,9 +21,13 @@ export interface ClosedCase {
   status: ResultStatus;
 }
 
+/** How a case ends: it ran (`done`), or it was cancelled before it could start. */
+export type ClosingState = 'done' | 'cancelled';
+
 interface Closing {
   row: CaseRow;
   outcome: CaseOutcome;
+  state: ClosingState;
   finishedAt: Date;
 }
 
@@ -58,11 +62,16 @@ export class CaseLedger {
   }
 
   /**
-   * Writes the case's result, its metrics and its `done` state in one transaction. A result
-   * already written by an earlier delivery of the job is kept, and the case closes with it.
+   * Writes the case's result, its metrics and its end state (`done` unless it was cancelled
+   * before it started) in one transaction. A result already written by an earlier delivery of
+   * the job is kept, and the case closes with it.
    */
-  async close(row: CaseRow, outcome: CaseOutcome): Promise<ClosedCase> {
-    return this.closings.load({ row, outcome, finishedAt: new Date() });
+  async close(
+    row: CaseRow,
+    outcome: CaseOutcome,
+    state: ClosingState = 'done',
+  ): Promise<ClosedCase> {
+    return this.closings.load({ row, outcome, state, finishedAt: new Date() });
   }
 
   private async claimAll(jobs: readonly RunCaseJob[]): Promise<(ClaimedCase | null)[]> {
@@ -80,10 +89,10 @@ export class CaseLedger {
 
   /**
    * One statement for the whole batch, its rows passed as one JSON parameter: result rows,
-   * their metrics and the cases' `done` state are written together or not at all.
+   * their metrics and the cases' end states are written together or not at all.
    */
   private async closeAll(closings: readonly Closing[]): Promise<ClosedCase[]> {
-    const input = closings.map(({ row, outcome, finishedAt }) => ({
+    const input = closings.map(({ row, outcome, state, finishedAt }) => ({
       ...resultValues(
         row.executionId,
         { caseId: row.caseId, name: row.name, skillName: row.skillName },
@@ -92,6 +101,7 @@ export class CaseLedger {
       ),
       rowId: row.id,
       metrics: outcome.metrics,
+      state,
       finishedAt,
     }));
     const result = await this.closeStatement.execute({ input: JSON.stringify(input) });
@@ -133,7 +143,7 @@ function claimStatement(db: Database) {
 }
 
 /**
- * Writes result rows, their metrics and the cases' `done` state for a batch of closings given
+ * Writes result rows, their metrics and the cases' end states for a batch of closings given
  * as one JSON parameter, all together or not at all.
  */
 function closeStatement(db: Database) {
@@ -144,7 +154,7 @@ function closeStatement(db: Database) {
           status text, "errorMessage" text, "errorType" text, "stackTrace" text,
           "executionTimeMs" int, "retryCount" int, flaky boolean, "startedAt" timestamptz,
           "completedAt" timestamptz, steps jsonb, logs jsonb, outputs jsonb, metrics jsonb,
-          "finishedAt" timestamptz)
+          state text, "finishedAt" timestamptz)
       ),
       inserted AS (
         INSERT INTO ${testResults} (execution_id, test_case_id, test_name, skill_name, status,
@@ -167,7 +177,7 @@ function closeStatement(db: Database) {
       ),
       -- A result an earlier delivery wrote before its worker stopped: the case closes with it.
       results AS (
-        SELECT input."rowId" AS row_id, input."finishedAt" AS finished_at,
+        SELECT input."rowId" AS row_id, input.state, input."finishedAt" AS finished_at,
           coalesce(inserted.id, earlier.id) AS id,
           coalesce(inserted.status, earlier.status, input.status) AS status,
           coalesce(inserted.outputs, earlier.outputs, input.outputs) AS outputs
@@ -180,7 +190,7 @@ function closeStatement(db: Database) {
       ),
       closed AS (
         UPDATE ${executionCases} AS ec
-        SET state = 'done', result_status = results.status, outputs = results.outputs,
+        SET state = results.state, result_status = results.status, outputs = results.outputs,
           finished_at = results.finished_at
         FROM results WHERE ec.id = results.row_id
       )

@@ -254,6 +254,13 @@ export const executionCases = pgTable(
     retries: integer('retries').notNull().default(0),
     /** Position among equally ready cases: from priority and history. */
     dispatchOrder: integer('dispatch_order').notNull().default(0),
+    /**
+     * The case's average time over its recent runs, null before its first: a case known to be
+     * quick may share a job with other quick cases of its run.
+     */
+    expectedMs: integer('expected_ms'),
+    /** The BullMQ job that runs the current attempt, alone or with other cases. */
+    jobId: varchar('job_id', { length: 100 }),
     state: varchar('state', { length: 20 }).notNull().default('pending'),
     attempt: integer('attempt').notNull().default(0),
     resultStatus: varchar('result_status', { length: 20 }),

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, startFixtureServer } from '../../test/support/fixture-server.js';
 import { startTestRuntime, type TestRuntime } from '../../test/support/test-runtime.js';
@@ -400,6 +401,101 @@ describe('cancel, rerun and idempotency', () => {
       { 'idempotency-key': 'build-43' },
     );
     expect(other.json().execution_id).not.toBe(first.json().execution_id);
+  });
+});
+
+describe('quick cases sharing jobs', () => {
+  const jobsOf = async (executionId: number) =>
+    (
+      (await t.runtime.database.db.execute(
+        sql`SELECT name, job_id, state FROM execution_cases WHERE execution_id = ${executionId} ORDER BY id`,
+      )) as unknown as { rows: { name: string; job_id: string; state: string }[] }
+    ).rows;
+
+  it('runs the quick cases of a suite that ran before in shared jobs, each recorded once', async () => {
+    const suiteId = await suiteWith(
+      { name: 'shared', max_concurrent_tests: 50 },
+      Array.from({ length: 30 }, (_, i) => ({
+        name: `quick-${i}`,
+        skill_name: 'echo',
+        params: { message: `m${i}`, outputs: { n: i } },
+      })),
+    );
+    const first = await runToEnd({ suite_id: suiteId });
+    expect(first).toMatchObject({ status: 'passed', passed_tests: 30 });
+    // Never run before: a job each.
+    const firstJobs = await jobsOf(first.id as number);
+    expect(new Set(firstJobs.map((row) => row.job_id)).size).toBe(30);
+    expect(firstJobs.every((row) => row.job_id.startsWith('case-'))).toBe(true);
+
+    // A case added since has no history, so it still runs alone.
+    const added = await post(`/api/v1/suites/${suiteId}/cases`, {
+      name: 'new',
+      skill_name: 'echo',
+      params: { message: 'new' },
+    });
+    expect(added.statusCode, added.body).toBe(201);
+    const second = await runToEnd({ suite_id: suiteId });
+    expect(second).toMatchObject({ status: 'passed', passed_tests: 31, total_tests: 31 });
+    const jobs = await jobsOf(second.id as number);
+    const byJob = new Map<string, string[]>();
+    for (const row of jobs.filter((r) => r.name !== 'new'))
+      byJob.set(row.job_id, [...(byJob.get(row.job_id) ?? []), row.name]);
+    // 30 quick cases over at least 10 jobs: 3 a job.
+    expect([...byJob.values()].map((rows) => rows.length)).toEqual(Array<number>(10).fill(3));
+    expect([...byJob.keys()].every((jobId) => jobId.startsWith('cases-'))).toBe(true);
+    expect(jobs.find((row) => row.name === 'new')?.job_id).toMatch(/^case-/);
+    // Each case recorded once, as its own attempt with its own outputs and times.
+    const results = second.results as {
+      test_name: string;
+      outputs: { n?: number };
+      started_at: string;
+      completed_at: string;
+    }[];
+    expect(results).toHaveLength(31);
+    expect(new Set(results.map((r) => r.test_name)).size).toBe(31);
+    for (const result of results.filter((r) => r.test_name !== 'new')) {
+      expect(result.outputs.n).toBe(Number(result.test_name.slice('quick-'.length)));
+      expect(time(result.completed_at)).toBeGreaterThanOrEqual(time(result.started_at));
+    }
+  });
+
+  it('does not run a case of a shared job that was cancelled while it waited its turn', async () => {
+    const suiteId = await suiteWith(
+      { name: 'shared-cancel', max_concurrent_tests: 50 },
+      Array.from({ length: 20 }, (_, i) => ({
+        name: `w${i}`,
+        skill_name: 'wait',
+        params: { ms: 1 },
+      })),
+    );
+    await runToEnd({ suite_id: suiteId });
+    // Slow from now on, but the history says quick: the cases share jobs of two.
+    await t.setCaseParams(suiteId, { ms: 20_000 });
+    const id = (await post('/api/v1/executions', { suite_id: suiteId })).json()
+      .execution_id as number;
+    // Each of the 10 jobs claims its two cases, runs the first, and the second waits its turn.
+    await waitFor(
+      async () => {
+        const rows = await jobsOf(id);
+        return rows.filter((row) => row.state === 'running').length === 20 ? rows : undefined;
+      },
+      { what: 'every shared job to claim its cases' },
+    );
+    expect((await post(`/api/v1/executions/${id}/cancel`, {})).statusCode).toBe(200);
+    const execution = await waitFor(async () => {
+      const now = (await api().inject(`/api/v1/executions/${id}`)).json();
+      return now.results.length === 20 ? now : undefined;
+    });
+    expect(execution.status).toBe('cancelled');
+    const statuses = (execution.results as { status: string; error_message: string }[]).map(
+      (r) => `${r.status}: ${r.error_message}`,
+    );
+    expect(statuses.filter((s) => s === 'error: cancelled')).toHaveLength(10);
+    expect(
+      statuses.filter((s) => s === 'skipped: cancelled: its run was stopped before it started'),
+    ).toHaveLength(10);
+    expect(new Set((await jobsOf(id)).map((row) => row.job_id)).size).toBe(10);
   });
 });
 

@@ -27,6 +27,7 @@ import {
   type RunEventSink,
 } from '../live/index.js';
 import type { SkillRegistry } from '../skills/index.js';
+import { DEFAULT_BATCH_LIMITS, packCases, type BatchLimits } from './case-batches.js';
 import type { CancelBus } from './cancel-bus.js';
 import { skippedOutcome, systemErrorOutcome } from './outcomes.js';
 
@@ -48,6 +49,8 @@ export interface CoordinatorDeps {
   onExecutionFinished?: (execution: Execution) => void;
   /** Where the run's live events go. */
   events?: RunEventSink;
+  /** How quick cases may share jobs; default `DEFAULT_BATCH_LIMITS`. */
+  batchLimits?: BatchLimits;
 }
 
 /** A case the coordinator ended itself (skipped, cancelled, no skill), for its live event. */
@@ -56,9 +59,16 @@ interface ClosedCase {
   outcome: ReturnType<typeof skippedOutcome>;
 }
 
+/** A job that runs one case, or several quick ones one after the other. */
+interface CaseJob {
+  queue: QueueName;
+  jobId: string;
+  rows: CaseRow[];
+}
+
 /** What one pass decided, carried out after its transaction commits. */
 interface Plan {
-  dispatch: { row: CaseRow; queue: QueueName }[];
+  dispatch: CaseJob[];
   compensate: { row: CaseRow; queue: QueueName }[];
   abortRunning: boolean;
   finished?: Execution;
@@ -429,6 +439,7 @@ export class ExecutionCoordinator {
     slots: number,
     plan: Plan,
   ): Promise<void> {
+    const byQueue = new Map<QueueName, CaseRow[]>();
     for (const row of ready) {
       if (slots <= 0) break;
       const found = this.deps.skills.find(row.skillName, row.skillVersion);
@@ -443,20 +454,34 @@ export class ExecutionCoordinator {
         plan.again = true;
         continue;
       }
-      row.state = 'queued';
-      plan.dispatch.push({ row, queue: queueForCategory(found.skill.definition.category) });
+      const queue = queueForCategory(found.skill.definition.category);
+      byQueue.set(queue, [...(byQueue.get(queue) ?? []), row]);
       slots--;
     }
-    if (plan.dispatch.length === 0) return;
-    await tx
-      .update(executionCases)
-      .set({ state: 'queued', queuedAt: new Date() })
-      .where(
-        inArray(
-          executionCases.id,
-          plan.dispatch.map(({ row }) => row.id),
-        ),
-      );
+    if (byQueue.size === 0) return;
+    const limits = this.deps.batchLimits ?? DEFAULT_BATCH_LIMITS;
+    for (const [queue, rows] of byQueue) {
+      for (const shared of packCases(rows, limits)) {
+        const [first] = shared as [CaseRow, ...CaseRow[]];
+        const jobId =
+          shared.length === 1
+            ? jobIds.runCase(execution.id, first.caseId, first.attempt)
+            : jobIds.runCases(execution.id, first.caseId, first.attempt);
+        for (const row of shared) {
+          row.state = 'queued';
+          row.jobId = jobId;
+        }
+        plan.dispatch.push({ queue, jobId, rows: shared });
+      }
+    }
+    const queued = plan.dispatch.flatMap(({ rows }) =>
+      rows.map((row) => ({ id: row.id, job_id: row.jobId })),
+    );
+    await tx.execute(sql`
+      UPDATE ${executionCases} SET state = 'queued', queued_at = ${new Date().toISOString()},
+        job_id = queued.job_id
+      FROM jsonb_to_recordset(${JSON.stringify(queued)}::jsonb) AS queued(id int, job_id text)
+      WHERE ${executionCases.id} = queued.id`);
     if (execution.status === 'queued') {
       await tx
         .update(testExecutions)
@@ -495,22 +520,37 @@ export class ExecutionCoordinator {
     if (plan.started)
       await events?.publish({ type: 'execution.started', execution_id: executionId });
     for (const { row, outcome } of plan.closed) this.publishClosed(row, outcome);
+    const dispatched = plan.dispatch.flatMap(({ rows }) => rows);
     if (events)
-      await Promise.all(
-        plan.dispatch.map(({ row }) => events.publish(caseQueuedEvent(row, row.attempt))),
-      );
-    const byQueue = new Map<QueueName, CaseRow[]>();
-    for (const { row, queue } of plan.dispatch)
-      byQueue.set(queue, [...(byQueue.get(queue) ?? []), row]);
-    for (const [queue, rows] of byQueue) {
+      await Promise.all(dispatched.map((row) => events.publish(caseQueuedEvent(row, row.attempt))));
+    for (const queue of new Set(plan.dispatch.map((job) => job.queue))) {
+      const jobs = plan.dispatch.filter((job) => job.queue === queue);
+      const casePriority = (rows: CaseRow[]) =>
+        bullPriority(Math.max(...rows.map((row) => row.priority)));
       await queues.enqueueMany(
         queue,
         'run-case',
-        rows.map((row) => ({
-          payload: { execution_id: executionId, case_id: row.caseId, attempt: row.attempt },
-          jobId: jobIds.runCase(executionId, row.caseId, row.attempt),
-          priority: bullPriority(row.priority),
-        })),
+        jobs
+          .filter(({ rows }) => rows.length === 1)
+          .map(({ jobId, rows: [row] }) => ({
+            payload: { execution_id: executionId, case_id: row!.caseId, attempt: row!.attempt },
+            jobId,
+            priority: casePriority([row!]),
+          })),
+      );
+      await queues.enqueueMany(
+        queue,
+        'run-cases',
+        jobs
+          .filter(({ rows }) => rows.length > 1)
+          .map(({ jobId, rows }) => ({
+            payload: {
+              execution_id: executionId,
+              cases: rows.map((row) => ({ case_id: row.caseId, attempt: row.attempt })),
+            },
+            jobId,
+            priority: casePriority(rows),
+          })),
       );
     }
     for (const { row, queue } of plan.compensate) {
@@ -524,9 +564,13 @@ export class ExecutionCoordinator {
       );
     }
     if (plan.abortRunning) await cancelBus.publish(executionId);
-    if (plan.dispatch.length > 0) {
+    if (dispatched.length > 0) {
       logger.debug(
-        { execution_id: executionId, cases: plan.dispatch.map((d) => d.row.name) },
+        {
+          execution_id: executionId,
+          cases: dispatched.map((row) => row.name),
+          jobs: plan.dispatch.length,
+        },
         'cases dispatched',
       );
     }

@@ -8,6 +8,7 @@ import {
   NotifyExecutionJob,
   PruneArtifactsJob,
   RunCaseJob,
+  RunCasesJob,
   ScheduledRunJob,
   SKILL_CATEGORIES,
   type SkillCategory,
@@ -65,6 +66,10 @@ export const JOB_CATALOG = {
     // such as a database write that did not go through. Case retries are separate jobs.
     options: { attempts: 3, backoff: { type: 'exponential', delay: 2_000 }, ...keep },
   },
+  'run-cases': {
+    schema: RunCasesJob,
+    options: { attempts: 3, backoff: { type: 'exponential', delay: 2_000 }, ...keep },
+  },
   'compensate-case': {
     schema: CompensateCaseJob,
     options: { attempts: 3, backoff: { type: 'exponential', delay: 2_000 }, ...keep },
@@ -101,6 +106,9 @@ export const queueForCategory = (category: SkillCategory): QueueName => category
 export const jobIds = {
   runCase: (executionId: number, caseId: number, attempt: number) =>
     `case-${executionId}-${caseId}-${attempt}`,
+  /** Cases of one run sharing a job, named after the first (a case is dispatched once). */
+  runCases: (executionId: number, firstCaseId: number, attempt: number) =>
+    `cases-${executionId}-${firstCaseId}-${attempt}`,
   compensate: (executionId: number, caseId: number) => `compensate-${executionId}-${caseId}`,
   deadline: (executionId: number) => `deadline-${executionId}`,
   schedule: (suiteId: number) => `suite-${suiteId}`,

@@ -25,6 +25,7 @@ import {
   SuiteRepository,
   type DatabaseHandle,
 } from '../db/index.js';
+import { DEFAULT_BATCH_LIMITS } from '../orchestration/case-batches.js';
 import { CancelBus, RunningCases } from '../orchestration/cancel-bus.js';
 import { ExecutionCoordinator } from '../orchestration/execution-coordinator.js';
 import { SecretBox } from '../orchestration/secret-box.js';
@@ -210,6 +211,7 @@ export async function startRuntime(
       cancelBus,
       logger,
       events,
+      batchLimits: { ...DEFAULT_BATCH_LIMITS, maxCases: config.casesPerJob },
       onExecutionFinished: (execution) => {
         metrics.executionFinished(execution);
         void observability.stats.executionFinished(execution);

@@ -291,7 +291,7 @@ export class ExecutionService {
         history: history.get(testCase.id) ?? { failedLastTime: false, averageMs: null },
       }))
       .sort(compareDispatchOrder);
-    return ordered.map(({ testCase }, index) => ({
+    return ordered.map(({ testCase, history }, index) => ({
       caseId: testCase.id,
       name: testCase.name,
       skillName: testCase.skill_name,
@@ -306,6 +306,7 @@ export class ExecutionService {
       timeoutSeconds: testCase.timeout_seconds,
       retries: testCase.retries ?? (suite.retry_on_failure ? this.deps.defaultRetries : 0),
       dispatchOrder: index,
+      expectedMs: history.averageMs === null ? null : Math.round(history.averageMs),
     }));
   }
 

@@ -6,18 +6,19 @@ import type {
   ErrorType,
   JsonObject,
   RunCaseJob,
+  RunCasesJob,
 } from '@webguard/shared';
 import { CaseArtifacts, type ArtifactStore } from '../artifacts/index.js';
 import type { ArtifactRepository } from '../db/artifact-repository.js';
 import type { Database } from '../db/database.js';
 import type { EnvironmentRepository } from '../db/environment-repository.js';
-import type { CaseLedger } from '../db/case-ledger.js';
+import type { CaseLedger, ClaimedCase, ClosingState } from '../db/case-ledger.js';
 import { ResultRepository } from '../db/result-repository.js';
 import { executionCases } from '../db/schema.js';
 import { retryDelayMs } from '../orchestration/backoff.js';
 import type { RunningCases } from '../orchestration/cancel-bus.js';
 import type { CaseRow, ExecutionCoordinator } from '../orchestration/execution-coordinator.js';
-import { systemErrorOutcome } from '../orchestration/outcomes.js';
+import { skippedOutcome, systemErrorOutcome } from '../orchestration/outcomes.js';
 import { resolveReferences, UnresolvedReferenceError } from '../orchestration/param-references.js';
 import { jobIds, queueForCategory } from '../queues/job-catalog.js';
 import type { JobQueues } from '../queues/job-queues.js';
@@ -73,28 +74,103 @@ async function loadRow(
   return row;
 }
 
+/** An attempt that ended and waits to be recorded with the others of its job. */
+interface EndedAttempt {
+  row: CaseRow;
+  outcome: CaseOutcome;
+  /** `cancelled` for a case whose run was stopped while it waited its turn in the job. */
+  state: ClosingState;
+  artifacts: CaseArtifacts | undefined;
+  log: Logger;
+}
+
 /**
  * Runs one attempt of one case and records what happened. BullMQ may deliver the job twice
  * (a stalled worker, a retried write), so the case's row decides: an attempt that is no longer
  * the current one, or a case already ended, is not run again.
  */
 export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise<CaseJobResult> {
-  const { db, coordinator, skills, logger } = deps;
-  const log = logger.child({
-    execution_id: job.execution_id,
-    case_id: job.case_id,
-    attempt: job.attempt,
-  });
+  const [result] = await runAttempts(job.execution_id, [job], deps);
+  return result!;
+}
 
-  // 1. Claim the case: only the current attempt of a case still queued or running runs.
-  const claimed = await deps.ledger.claim(job);
-  if (!claimed) {
-    log.debug('stale case job; nothing to do');
-    return 'stale';
+/**
+ * Runs the cases of a shared job one after the other, each as its own attempt (run, retried or
+ * recorded as if it had a job of its own), then records them together and lets the run move on
+ * once. A case whose run is cancelled while it waits its turn is not run: it ends cancelled.
+ */
+export async function runCasesJob(
+  job: RunCasesJob,
+  deps: CaseRunnerDeps,
+): Promise<CaseJobResult[]> {
+  return runAttempts(job.execution_id, job.cases, deps);
+}
+
+async function runAttempts(
+  executionId: number,
+  attempts: readonly { case_id: number; attempt: number }[],
+  deps: CaseRunnerDeps,
+): Promise<CaseJobResult[]> {
+  const jobs = attempts.map(({ case_id, attempt }) => ({
+    execution_id: executionId,
+    case_id,
+    attempt,
+  }));
+  // 1. Claim them together: only current attempts of cases still queued or running run. From
+  //    here a cancel from any process reaches each of them, running or waiting its turn.
+  const claims = await Promise.all(jobs.map((job) => deps.ledger.claim(job)));
+  const watches = claims.map((claimed) => claimed && deps.running.start(executionId));
+  const results: CaseJobResult[] = [];
+  const ended: EndedAttempt[] = [];
+  try {
+    for (const [index, job] of jobs.entries()) {
+      const claimed = claims[index];
+      const running = watches[index];
+      const log = deps.logger.child(job);
+      if (!claimed || !running) {
+        log.debug('stale case job; nothing to do');
+        results.push('stale');
+        continue;
+      }
+      if (running.signal.aborted) {
+        ended.push({
+          row: claimed.row,
+          outcome: skippedOutcome('cancelled: its run was stopped before it started'),
+          state: 'cancelled',
+          artifacts: undefined,
+          log,
+        });
+        results.push('skipped');
+        continue;
+      }
+      // 2. Run it; a retryable failure goes back on the queue instead of being recorded.
+      const attempted = await runAttempt(job, claimed, running.signal, log, deps);
+      results.push(attempted.retrying ? 'retrying' : attempted.outcome.status);
+      if (!attempted.retrying) ended.push(attempted);
+    }
+  } finally {
+    for (const running of watches) running?.done();
   }
-  const { row, environmentId } = claimed;
+  // 3. Record what ended in one write, then let the coordinator move the run on.
+  if (ended.length > 0) {
+    await recordAttempts(ended, deps);
+    await deps.coordinator.advance(executionId);
+  }
+  return results;
+}
 
-  // 2. Resolve references and run it in the engine, abortable by a cancel from any process.
+/**
+ * Runs a claimed attempt in the engine, abortable by a cancel from any process. A retryable
+ * failure with retries left goes back on the queue after a backoff instead of being recorded.
+ */
+async function runAttempt(
+  job: RunCaseJob,
+  { row, environmentId }: ClaimedCase,
+  signal: AbortSignal,
+  log: Logger,
+  deps: CaseRunnerDeps,
+): Promise<EndedAttempt & { retrying: boolean }> {
+  const { db, skills } = deps;
   const { scope, secrets, mask } = await loadCaseScope(
     db,
     deps.environments,
@@ -120,7 +196,6 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
       skill: row.skillName,
       attempt: attemptNumber(row.attempt),
     });
-  const running = deps.running.start(job.execution_id);
   const caseEnded = deps.metrics?.caseStarted();
   const caseArtifacts =
     deps.artifacts && CaseArtifacts.forCase(deps.artifacts.store, job.execution_id, job.case_id);
@@ -143,7 +218,7 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
           caseName: row.name,
           executionId: job.execution_id,
           timeoutMs: row.timeoutSeconds * 1000,
-          signal: running.signal,
+          signal,
           logger: log,
           secrets,
           artifacts: caseArtifacts,
@@ -162,7 +237,6 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
       outcome ??= await (span ? span.run(run) : run());
     }
   } finally {
-    running.done();
     caseEnded?.();
   }
   span?.end(outcome);
@@ -174,50 +248,57 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
     },
     'case attempt finished',
   );
+  const ran = { row, outcome, state: 'done' as const, artifacts: caseArtifacts, log };
 
-  // 3. A retryable failure with retries left goes back on the queue after a backoff.
   const retryable =
     outcome.status !== 'passed' &&
     outcome.error_type !== null &&
     deps.retry.retryable.includes(outcome.error_type) &&
     row.attempt < row.retries &&
-    !running.signal.aborted;
-  if (retryable && skill) {
-    const attempt = row.attempt + 1;
-    const moved = await db
-      .update(executionCases)
-      // A fresh queued_at keeps the reaper from taking the retry's delay for a lost job.
-      .set({ attempt, state: 'queued', queuedAt: new Date() })
-      .where(and(eq(executionCases.id, row.id), eq(executionCases.attempt, row.attempt)))
-      .returning({ id: executionCases.id });
-    void events?.publish(
-      caseFinishedEvent(row, outcome, row.attempt, { willRetry: moved.length > 0, resultId: null }),
+    !signal.aborted;
+  if (!retryable || !skill) return { ...ran, retrying: false };
+  const attempt = row.attempt + 1;
+  const jobId = jobIds.runCase(job.execution_id, job.case_id, attempt);
+  const moved = await db
+    .update(executionCases)
+    // A fresh queued_at keeps the reaper from taking the retry's delay for a lost job.
+    .set({ attempt, state: 'queued', queuedAt: new Date(), jobId })
+    .where(and(eq(executionCases.id, row.id), eq(executionCases.attempt, row.attempt)))
+    .returning({ id: executionCases.id });
+  void events?.publish(
+    caseFinishedEvent(row, outcome, row.attempt, { willRetry: moved.length > 0, resultId: null }),
+  );
+  if (moved.length > 0) {
+    await events?.publish(caseQueuedEvent(row, attempt));
+    const delay = retryDelayMs(attempt, deps.retry.baseMs, deps.retry.maxMs);
+    await deps.queues.enqueue(
+      queueForCategory(skill.definition.category),
+      'run-case',
+      { execution_id: job.execution_id, case_id: job.case_id, attempt },
+      { jobId, delay },
     );
-    if (moved.length > 0) {
-      await events?.publish(caseQueuedEvent(row, attempt));
-      const delay = retryDelayMs(attempt, deps.retry.baseMs, deps.retry.maxMs);
-      await deps.queues.enqueue(
-        queueForCategory(skill.definition.category),
-        'run-case',
-        { execution_id: job.execution_id, case_id: job.case_id, attempt },
-        { jobId: jobIds.runCase(job.execution_id, job.case_id, attempt), delay },
-      );
-      log.info(
-        { next_attempt: attempt, delay_ms: delay, error: outcome.error_message },
-        'case will be retried',
-      );
-    }
-    await caseArtifacts?.discard(log);
-    return 'retrying';
+    log.info(
+      { next_attempt: attempt, delay_ms: delay, error: outcome.error_message },
+      'case will be retried',
+    );
   }
+  await caseArtifacts?.discard(log);
+  return { ...ran, retrying: true };
+}
 
-  // 4. Record the result once, then let the coordinator move the run on.
-  const closed = await deps.ledger.close(row, outcome);
-  deps.metrics?.caseRecorded(row.skillName, outcome.status, outcome.execution_time_ms);
-  const artifacts =
-    deps.artifacts &&
-    (await caseArtifacts?.commit(deps.artifacts.repository, job.execution_id, job.case_id, log));
-  if (events) {
+/** Records attempts' results in one write, then their artifacts and live events. */
+async function recordAttempts(ended: readonly EndedAttempt[], deps: CaseRunnerDeps): Promise<void> {
+  const closed = await Promise.all(
+    ended.map(({ row, outcome, state }) => deps.ledger.close(row, outcome, state)),
+  );
+  const events = deps.events;
+  for (const [index, { row, outcome, artifacts: caseArtifacts, log }] of ended.entries()) {
+    deps.metrics?.caseRecorded(row.skillName, outcome.status, outcome.execution_time_ms);
+    const artifacts =
+      deps.artifacts &&
+      (await caseArtifacts?.commit(deps.artifacts.repository, row.executionId, row.caseId, log));
+    if (!events) continue;
+    const ref = { execution_id: row.executionId, case_id: row.caseId, case_name: row.name };
     for (const artifact of artifacts ?? []) {
       const { id, kind, name, content_type, size_bytes, url } = artifact;
       void events.publish({
@@ -229,12 +310,10 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
     void events.publish(
       caseFinishedEvent(row, outcome, row.attempt, {
         willRetry: false,
-        resultId: closed.resultId,
+        resultId: closed[index]!.resultId,
       }),
     );
   }
-  await coordinator.advance(job.execution_id);
-  return outcome.status;
 }
 
 /** Undoes a passed case's work after its run failed, then lets the run move on. */

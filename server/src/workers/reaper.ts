@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Database } from '../db/database.js';
 import { ResultRepository } from '../db/result-repository.js';
 import { executionCases } from '../db/schema.js';
@@ -43,7 +43,8 @@ export async function reapExecutions(deps: {
     for (const row of await coordinator.activeCases(executionId)) {
       const age = row.queuedAt ? Date.now() - row.queuedAt.getTime() : 0;
       if (age < REQUEUE_GRACE_MS) continue;
-      const jobId = jobIds.runCase(executionId, row.caseId, row.attempt);
+      // The job that holds the case: its own, or one it shares with other quick cases.
+      const jobId = row.jobId ?? jobIds.runCase(executionId, row.caseId, row.attempt);
       const states = await Promise.all(
         QUEUE_NAMES.map(async (name) => {
           const job = await queues.queue(name).getJob(jobId);
@@ -53,14 +54,20 @@ export async function reapExecutions(deps: {
       if (states.some((state) => state !== undefined && ALIVE.has(state))) continue;
       const found = skills.find(row.skillName, row.skillVersion);
       if (states.every((state) => state === undefined) && found.ok) {
+        // Back on the queue in a job of its own.
+        const ownJobId = jobIds.runCase(executionId, row.caseId, row.attempt);
+        await db
+          .update(executionCases)
+          .set({ jobId: ownJobId })
+          .where(and(eq(executionCases.id, row.id), eq(executionCases.attempt, row.attempt)));
         await queues.enqueue(
           queueForCategory(found.skill.definition.category),
           'run-case',
           { execution_id: executionId, case_id: row.caseId, attempt: row.attempt },
-          { jobId, priority: bullPriority(row.priority) },
+          { jobId: ownJobId, priority: bullPriority(row.priority) },
         );
         logger.warn(
-          { execution_id: executionId, case: row.name, job_id: jobId },
+          { execution_id: executionId, case: row.name, job_id: ownJobId, lost_job_id: jobId },
           'case job missing from Redis; queued it again',
         );
         continue;

@@ -8,6 +8,7 @@ import {
   NotifyExecutionJob,
   PruneArtifactsJob,
   RunCaseJob,
+  RunCasesJob,
   ScheduledRunJob,
 } from '@webguard/shared';
 import { and, eq } from 'drizzle-orm';
@@ -19,7 +20,7 @@ import { systemErrorOutcome } from '../orchestration/outcomes.js';
 import type { NotificationService } from '../notifications/index.js';
 import { JOB_CATALOG, type JobName, type QueueName } from '../queues/job-catalog.js';
 import type { ExecutionService } from '../services/execution-service.js';
-import { compensateCaseJob, runCaseJob, type CaseRunnerDeps } from './case-runner.js';
+import { compensateCaseJob, runCaseJob, runCasesJob, type CaseRunnerDeps } from './case-runner.js';
 import { reapExecutions } from './reaper.js';
 
 export interface WorkerDeps extends CaseRunnerDeps {
@@ -47,6 +48,8 @@ function processJob(job: Job, deps: WorkerDeps): Promise<unknown> {
   switch (job.name as JobName) {
     case 'run-case':
       return runCaseJob(RunCaseJob.parse(job.data), deps);
+    case 'run-cases':
+      return runCasesJob(RunCasesJob.parse(job.data), deps);
     case 'compensate-case':
       return compensateCaseJob(CompensateCaseJob.parse(job.data), deps);
     case 'advance-execution':
@@ -128,35 +131,57 @@ async function onSchedule(suiteId: number, tick: Date, deps: WorkerDeps): Promis
   }
 }
 
-/** Records the last word on a case job that failed every attempt, so its run does not hang. */
+/** The case attempts a run-case or run-cases job was for. */
+function attemptsOf(job: Job): { executionId: number; attempts: RunCaseJob[] } | undefined {
+  if (job.name === 'run-case') {
+    const data = RunCaseJob.parse(job.data);
+    return { executionId: data.execution_id, attempts: [data] };
+  }
+  if (job.name === 'run-cases') {
+    const data = RunCasesJob.parse(job.data);
+    const attempts = data.cases.map((c) => ({ execution_id: data.execution_id, ...c }));
+    return { executionId: data.execution_id, attempts };
+  }
+  return undefined;
+}
+
+/**
+ * Records the last word on a case job that failed every attempt, so its run does not hang: each
+ * of its cases still open at the job's attempt ends as a system error.
+ */
 async function onFinalFailure(job: Job, error: Error, deps: WorkerDeps): Promise<void> {
-  if (job.name !== 'run-case') return;
-  const data = RunCaseJob.parse(job.data);
-  await deps.db.transaction(async (tx) => {
-    const [row] = await tx
-      .select()
-      .from(executionCases)
-      .where(
-        and(
-          eq(executionCases.executionId, data.execution_id),
-          eq(executionCases.caseId, data.case_id),
+  const cases = attemptsOf(job);
+  if (!cases) return;
+  for (const data of cases.attempts) {
+    await deps.db.transaction(async (tx) => {
+      const [row] = await tx
+        .select()
+        .from(executionCases)
+        .where(
+          and(
+            eq(executionCases.executionId, data.execution_id),
+            eq(executionCases.caseId, data.case_id),
+          ),
+        );
+      // Only a case still waiting for this very attempt: not one that ended, was cancelled or
+      // skipped meanwhile, or went on to a retry.
+      const open = row?.state === 'queued' || row?.state === 'running';
+      if (!row || !open || row.attempt !== data.attempt) return;
+      await new ResultRepository(tx).record(
+        data.execution_id,
+        { caseId: row.caseId, name: row.name, skillName: row.skillName },
+        systemErrorOutcome(
+          `the worker could not run or record this case after ${job.attemptsMade} attempts: ${error.message}`,
         ),
+        row.attempt,
       );
-    if (!row || row.attempt !== data.attempt || row.state === 'done') return;
-    await new ResultRepository(tx).record(
-      data.execution_id,
-      { caseId: row.caseId, name: row.name, skillName: row.skillName },
-      systemErrorOutcome(
-        `the worker could not run or record this case after ${job.attemptsMade} attempts: ${error.message}`,
-      ),
-      row.attempt,
-    );
-    await tx
-      .update(executionCases)
-      .set({ state: 'done', resultStatus: 'error', finishedAt: new Date() })
-      .where(eq(executionCases.id, row.id));
-  });
-  await deps.coordinator.advance(data.execution_id);
+      await tx
+        .update(executionCases)
+        .set({ state: 'done', resultStatus: 'error', finishedAt: new Date() })
+        .where(eq(executionCases.id, row.id));
+    });
+  }
+  await deps.coordinator.advance(cases.executionId);
 }
 
 /** One BullMQ worker per served queue, each with its own concurrency. */

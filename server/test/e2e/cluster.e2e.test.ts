@@ -105,6 +105,48 @@ describe('cluster', () => {
     expect(count?.n).toBe(1);
   });
 
+  it('hands a shared job to another worker when its worker is killed, and records each case once', async () => {
+    const suiteId = await suiteWith(
+      { name: 'kill-shared', max_concurrent_tests: 50 },
+      Array.from({ length: 20 }, (_, i) => ({
+        name: `q${i}`,
+        skill_name: 'wait',
+        params: { ms: 1 },
+        retries: 0,
+      })),
+    );
+    const first = spawnRole(['worker', '--queues', 'executions,api']);
+    const warm = (await post('/api/v1/executions', { suite_id: suiteId })).json().execution_id;
+    expect(await finished(warm as number)).toMatchObject({ status: 'passed' });
+    // Slower from now on, but the history says quick: 10 jobs of two cases each.
+    await t.setCaseParams(suiteId, { ms: 700 });
+    const id = (await post('/api/v1/executions', { suite_id: suiteId })).json()
+      .execution_id as number;
+    // Every job ran its first case (run, not yet recorded) and started its second.
+    await waitFor(
+      async () => {
+        const [row] = await rows<{ running: number }>(
+          sql`SELECT count(*)::int AS running FROM execution_cases WHERE execution_id = ${id} AND state = 'running'`,
+        );
+        return row?.running === 20 ? true : undefined;
+      },
+      { what: 'both cases of every shared job to be claimed' },
+    );
+    first.kill('SIGKILL');
+    spawnRole(['worker', '--queues', 'executions,api']);
+    const execution = await finished(id);
+    expect(execution).toMatchObject({ status: 'passed', passed_tests: 20, total_tests: 20 });
+    const perCase = await rows<{ test_case_id: number; n: number }>(
+      sql`SELECT test_case_id, count(*)::int AS n FROM test_results WHERE execution_id = ${id} GROUP BY test_case_id`,
+    );
+    expect(perCase).toHaveLength(20);
+    expect(perCase.every((row) => row.n === 1)).toBe(true);
+    const [jobs] = await rows<{ n: number }>(
+      sql`SELECT count(DISTINCT job_id)::int AS n FROM execution_cases WHERE execution_id = ${id}`,
+    );
+    expect(jobs?.n).toBe(10);
+  });
+
   it('finishes the running case before a worker stops on SIGTERM', async () => {
     const suiteId = await suiteWith({ name: 'drain' }, [
       { name: 'busy', skill_name: 'wait', params: { ms: 2_000 }, retries: 0 },

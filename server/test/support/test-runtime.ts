@@ -31,6 +31,8 @@ export interface TestRuntime {
   authHeaders(): Record<string, string>;
   /** Creates a suite with these cases through the API; returns its id, throws on any refusal. */
   suiteWith(suite: object, cases: object[]): Promise<number>;
+  /** Gives every case (up to 200) of a suite these params through the API; throws on any refusal. */
+  setCaseParams(suiteId: number, params: object): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -99,6 +101,18 @@ export async function startTestRuntime(
         if (response.statusCode !== 201) throw new Error(`case refused: ${response.body}`);
       }
       return id;
+    },
+    async setCaseParams(suiteId, params) {
+      const listed = await testRuntime.inject(`/api/v1/suites/${suiteId}/cases?limit=200`);
+      if (listed.statusCode !== 200) throw new Error(`cases not listed: ${listed.body}`);
+      for (const { id } of listed.json<{ items: { id: number }[] }>().items) {
+        const patched = await testRuntime.inject({
+          method: 'PATCH',
+          url: `/api/v1/suites/${suiteId}/cases/${id}`,
+          payload: { params },
+        });
+        if (patched.statusCode !== 200) throw new Error(`case refused: ${patched.body}`);
+      }
     },
     async stop() {
       await runtime.close();

@@ -19,6 +19,23 @@ export const RunCaseJob = z.object({
 });
 export type RunCaseJob = z.infer<typeof RunCaseJob>;
 
+/** Most cases one `run-cases` job carries. */
+export const MAX_CASES_PER_JOB = 50;
+
+/**
+ * Runs several cases of one execution one after the other in one job: quick cases share the
+ * queue's and the database's per-job costs. Each case is still claimed, run and recorded as its
+ * own attempt.
+ */
+export const RunCasesJob = z.object({
+  execution_id: z.number().int(),
+  cases: z
+    .array(z.object({ case_id: z.number().int(), attempt: z.number().int().min(0) }))
+    .min(1)
+    .max(MAX_CASES_PER_JOB),
+});
+export type RunCasesJob = z.infer<typeof RunCasesJob>;
+
 /** Runs `compensate` of one passed case after its run failed. */
 export const CompensateCaseJob = z.object({
   execution_id: z.number().int(),
