@@ -34,6 +34,8 @@ export interface EngineCaseInput extends CaseListeners {
   secrets: string[];
   artifacts?: ArtifactSink;
   frames?: FrameSink;
+  /** The case starts now: what comes before (waiting its turn) was not its time. */
+  onStart?: () => void;
 }
 
 export interface EngineCompensationInput {
@@ -50,6 +52,11 @@ export interface EngineCompensationInput {
 /** How a worker runs skill code: cases, and compensations of cases after their run failed. */
 export interface CaseEngine {
   run(input: EngineCaseInput): Promise<CaseOutcome>;
+  /**
+   * Runs cases one after the other, as one piece of work for the engine. A case whose signal is
+   * aborted before its turn does not start: its entry is undefined.
+   */
+  runSeries(inputs: readonly EngineCaseInput[]): Promise<(CaseOutcome | undefined)[]>;
   compensate(input: EngineCompensationInput): Promise<CompensationRecord>;
   close(): Promise<void>;
 }
@@ -62,13 +69,22 @@ export interface CaseEngine {
 export class InProcessEngine implements CaseEngine {
   constructor(private readonly browsers: BrowserPool | undefined) {}
 
-  run({ skill, secrets, ...input }: EngineCaseInput): Promise<CaseOutcome> {
+  run({ skill, secrets, onStart, ...input }: EngineCaseInput): Promise<CaseOutcome> {
+    onStart?.();
     return runCase({
       ...input,
       skill: skill.definition,
       mask: createMasker(secrets),
       browsers: this.browsers,
     });
+  }
+
+  async runSeries(inputs: readonly EngineCaseInput[]): Promise<(CaseOutcome | undefined)[]> {
+    const outcomes: (CaseOutcome | undefined)[] = [];
+    for (const input of inputs) {
+      outcomes.push(input.signal?.aborted ? undefined : await this.run(input));
+    }
+    return outcomes;
   }
 
   compensate({ skill, secrets, ...input }: EngineCompensationInput): Promise<CompensationRecord> {

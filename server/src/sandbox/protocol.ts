@@ -12,7 +12,8 @@ import {
 } from '@webguard/shared';
 
 /**
- * The messages between a worker and the sandbox thread that runs one case at a time for it.
+ * The messages between a worker and the sandbox thread that runs one case at a time for it:
+ * a series of tasks, run one after the other, each reported as it goes.
  * Both ends are this package, but a skill can post on the thread's port too, so what the
  * worker receives is checked like any other input.
  */
@@ -58,8 +59,10 @@ export interface CompensateTask extends TaskBase {
 export type SandboxTask = RunTask | CompensateTask;
 
 export type ToThread =
-  | { type: 'task'; task: SandboxTask }
-  | { type: 'cancel' }
+  /** Tasks to run one after the other; those at the `cancelled` positions are not started. */
+  | { type: 'tasks'; tasks: SandboxTask[]; cancelled: number[] }
+  /** Stops the tasks at these positions of the series if one runs, or keeps them from starting. */
+  | { type: 'cancel'; indexes: number[] }
   | { type: 'ping'; nonce: number }
   | { type: 'reply'; request: number; value?: boolean; error?: string };
 
@@ -93,6 +96,8 @@ export const FromThread = z.discriminatedUnion('type', [
   /** The thread has the skill loaded and starts it now: its limit runs from here. */
   z.object({ type: z.literal('started') }),
   z.object({ type: z.literal('outcome'), outcome: CaseOutcome }),
+  /** The series' next task was cancelled before it started, so it was not. */
+  z.object({ type: z.literal('not-started') }),
   z.object({ type: z.literal('compensated'), record: CompensationRecord }),
 ]);
 export type FromThread = z.infer<typeof FromThread>;

@@ -31,7 +31,13 @@ if (!parentPort) throw new Error('sandbox-thread runs only as a worker thread');
 const port = parentPort;
 const post = (message: FromThread): void => port.postMessage(message);
 
-let running: AbortController | undefined;
+/** The series being run: its position, the cancel of the task there, and later cancels. */
+interface Series {
+  index: number;
+  running?: AbortController;
+  cancelled: Set<number>;
+}
+let series: Series | undefined;
 const answers = new Map<
   number,
   { resolve: (value: boolean) => void; reject: (e: Error) => void }
@@ -49,11 +55,14 @@ function ask(message: (request: number) => FromThread): Promise<boolean> {
 
 port.on('message', (message: ToThread) => {
   switch (message.type) {
-    case 'task':
-      void perform(message.task);
+    case 'tasks':
+      void performSeries(message.tasks, message.cancelled);
       return;
     case 'cancel':
-      running?.abort();
+      for (const index of message.indexes) {
+        if (index === series?.index) series.running?.abort();
+        else series?.cancelled.add(index);
+      }
       return;
     case 'ping':
       post({ type: 'pong', nonce: message.nonce });
@@ -159,14 +168,28 @@ function loggerAt(level: string): Logger {
   return logger;
 }
 
-async function perform(task: SandboxTask): Promise<void> {
-  const controller = new AbortController();
-  running = controller;
+async function performSeries(tasks: SandboxTask[], cancelled: number[]): Promise<void> {
+  const current: Series = { index: 0, cancelled: new Set(cancelled) };
+  series = current;
   try {
-    if (task.kind === 'run') post({ type: 'outcome', outcome: await performRun(task, controller) });
-    else post({ type: 'compensated', record: await performCompensation(task) });
+    for (const [index, task] of tasks.entries()) {
+      // Cancels sent while the previous task ran are read before the next one starts.
+      if (index > 0) await new Promise((resolve) => setImmediate(resolve));
+      current.index = index;
+      if (current.cancelled.has(index)) {
+        post({ type: 'not-started' });
+        continue;
+      }
+      const controller = new AbortController();
+      current.running = controller;
+      if (task.kind === 'run') {
+        post({ type: 'outcome', outcome: await performRun(task, controller) });
+      } else {
+        post({ type: 'compensated', record: await performCompensation(task) });
+      }
+    }
   } finally {
-    running = undefined;
+    series = undefined;
   }
 }
 

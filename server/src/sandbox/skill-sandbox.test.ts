@@ -136,6 +136,77 @@ describe('skill sandbox', () => {
     expect(outcome.error_message).toMatch(/^cancelled; .*did not stop/);
   });
 
+  describe('a series of cases', () => {
+    const input = (skill: string, params: Record<string, unknown>, extra: object = {}) => {
+      const loaded = skills.get(skill);
+      if (!loaded) throw new Error(`no fixture skill ${skill}`);
+      return {
+        skill: loaded,
+        params,
+        caseName: `${skill}-case`,
+        executionId: null,
+        timeoutMs: 3_000,
+        logger,
+        secrets: [],
+        ...extra,
+      };
+    };
+
+    it('runs cases one after the other on one thread, each reported as its own', async () => {
+      const starts: string[] = [];
+      const logs: string[] = [];
+      const outcomes = await sandbox.runSeries(
+        ['one', 'two', 'three'].map((message) =>
+          input(
+            'echo',
+            { message },
+            {
+              onStart: () => starts.push(message),
+              onLog: (entry: LogEntry) => logs.push(entry.message),
+            },
+          ),
+        ),
+      );
+      expect(outcomes.map((outcome) => outcome?.outputs)).toEqual([
+        { message: 'one' },
+        { message: 'two' },
+        { message: 'three' },
+      ]);
+      expect(starts).toEqual(['one', 'two', 'three']);
+      expect(logs).toEqual(['one', 'two', 'three']);
+    });
+
+    it('does not start a case cancelled while it waits its turn', async () => {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 300);
+      const started: number[] = [];
+      const outcomes = await sandbox.runSeries(
+        [0, 1, 2].map((index) =>
+          input(
+            'wait',
+            { ms: 20_000 },
+            { signal: controller.signal, onStart: () => started.push(index) },
+          ),
+        ),
+      );
+      expect(outcomes[0]).toMatchObject({ status: 'error', error_message: 'cancelled' });
+      expect(outcomes.slice(1)).toEqual([undefined, undefined]);
+      expect(started).toEqual([0]);
+    });
+
+    it('goes on with the rest on a fresh thread after it stopped one, keeping what ran', async () => {
+      const outcomes = await sandbox.runSeries([
+        input('echo', { message: 'before' }),
+        input('hog', { mode: 'loop' }, { timeoutMs: 300 }),
+        input('echo', { message: 'after' }),
+      ]);
+      expect(outcomes[0]).toMatchObject({ status: 'passed', outputs: { message: 'before' } });
+      expect(outcomes[1]).toMatchObject({ status: 'timeout', error_type: 'timeout' });
+      expect(outcomes[1]!.logs.map((entry) => entry.message)).toContain('about to loop');
+      expect(outcomes[2]).toMatchObject({ status: 'passed', outputs: { message: 'after' } });
+    });
+  });
+
   it('stops a compensation that never yields, and runs the next one', async () => {
     const skill = skills.get('hog');
     if (!skill) throw new Error('no hog');

@@ -16,7 +16,7 @@ import type {
   SkillSource,
 } from './case-engine.js';
 import type { RunTask } from './protocol.js';
-import { ThreadHandle, type ThreadEnding } from './thread-handle.js';
+import { ThreadHandle, type SeriesTask, type ThreadEnding, type Watch } from './thread-handle.js';
 
 export interface SkillSandboxOptions {
   /** Heap a thread may use, in MB; past it the thread is stopped and its case fails. */
@@ -40,6 +40,13 @@ export interface SkillSandboxOptions {
 }
 
 const CANCELLED = 'cancelled';
+
+/** A case handed to a thread as a task of a series, and how to read how the task ended. */
+interface SandboxedCase {
+  task: SeriesTask;
+  /** The case's outcome; undefined when it was cancelled before it started. */
+  outcomeOf: (ending: ThreadEnding) => CaseOutcome | undefined;
+}
 
 const LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
 const isLevel = (label: string): label is Level => LEVELS.includes(label);
@@ -84,8 +91,47 @@ export class SkillSandbox implements CaseEngine {
   }
 
   async run(input: EngineCaseInput): Promise<CaseOutcome> {
-    const startedAt = new Date();
-    const start = performance.now();
+    const [outcome] = await this.runSeries([input]);
+    return outcome ?? systemErrorOutcome(CANCELLED);
+  }
+
+  /**
+   * Runs cases one after the other on one thread: the thread is handed them together, so quick
+   * cases do not each wait for it. A case cancelled before its turn does not start (its entry
+   * is undefined). When the thread has to be stopped, that case fails with the reason and the
+   * cases after it go on on a fresh thread.
+   */
+  async runSeries(inputs: readonly EngineCaseInput[]): Promise<(CaseOutcome | undefined)[]> {
+    const outcomes = new Array<CaseOutcome | undefined>(inputs.length);
+    let waiting: { position: number; sandboxed: SandboxedCase }[] = [];
+    for (const [position, input] of inputs.entries()) {
+      const prepared = await this.prepare(input);
+      if ('outcome' in prepared) outcomes[position] = prepared.outcome;
+      else waiting.push({ position, sandboxed: prepared });
+    }
+    while (waiting.length > 0) {
+      const thread = this.acquire();
+      const endings = await thread.perform(
+        waiting.map(({ sandboxed }) => sandboxed.task),
+        this.watch(),
+      );
+      this.release(thread);
+      for (const [index, ending] of endings.entries()) {
+        const { position, sandboxed } = waiting[index]!;
+        outcomes[position] = sandboxed.outcomeOf(ending);
+      }
+      waiting = waiting.slice(endings.length);
+    }
+    return outcomes;
+  }
+
+  /**
+   * A case as a task of a thread's series, keeping what the thread reports as it happens, so a
+   * stopped case loses nothing; or, when it cannot be handed to a thread, its outcome.
+   */
+  private async prepare(input: EngineCaseInput): Promise<SandboxedCase | { outcome: CaseOutcome }> {
+    let startedAt = new Date();
+    let start = performance.now();
     const mask = createMasker(input.secrets);
     const definition = input.skill.definition;
 
@@ -101,17 +147,17 @@ export class SkillSandbox implements CaseEngine {
           trace,
         };
       } catch (error) {
-        return systemErrorOutcome(error instanceof Error ? error.message : String(error));
+        return {
+          outcome: systemErrorOutcome(error instanceof Error ? error.message : String(error)),
+        };
       }
     }
 
-    // What the thread reports as it happens: kept here too, so a stopped case loses nothing.
     const record: CaseRecord = { steps: [], metrics: [], logs: [] };
     const openSteps: { name: string; started_at: string }[] = [];
-    const thread = this.acquire();
     const limit = describeLimit(definition, input.timeoutMs);
-    const ending = await thread.perform(
-      {
+    const task: SeriesTask = {
+      task: {
         kind: 'run',
         ...this.taskBase(input.skill, input),
         params: input.params,
@@ -119,8 +165,14 @@ export class SkillSandbox implements CaseEngine {
         artifacts: input.artifacts !== undefined,
         framesFps: input.frames?.fps,
       },
-      this.watch(limit.ms, input.signal),
-      (message) => {
+      deadlineMs: limit.ms,
+      signal: input.signal,
+      onStart: () => {
+        startedAt = new Date();
+        start = performance.now();
+        input.onStart?.();
+      },
+      onMessage: (message, reply) => {
         switch (message.type) {
           case 'log-line':
             relayLogLine(input.logger, message.line);
@@ -146,11 +198,11 @@ export class SkillSandbox implements CaseEngine {
             return;
           case 'artifact': {
             const sink = input.artifacts;
-            if (!sink) return thread.reply(message.request, { error: 'no artifact store' });
+            if (!sink) return reply(message.request, { error: 'no artifact store' });
             sink.add(message.file).then(
-              () => thread.reply(message.request, {}),
+              () => reply(message.request, {}),
               (error: unknown) =>
-                thread.reply(message.request, {
+                reply(message.request, {
                   error: error instanceof Error ? error.message : String(error),
                 }),
             );
@@ -158,50 +210,52 @@ export class SkillSandbox implements CaseEngine {
           }
           case 'watched':
             (input.frames?.watched() ?? Promise.resolve(false)).then(
-              (value) => thread.reply(message.request, { value }),
-              () => thread.reply(message.request, { value: false }),
+              (value) => reply(message.request, { value }),
+              () => reply(message.request, { value: false }),
             );
             return;
           case 'frame':
             input.frames?.frame(message.frame);
         }
       },
-    );
-    this.release(thread);
-    if (ending.kind === 'done') {
-      return ending.message.type === 'outcome'
-        ? ending.message.outcome
-        : systemErrorOutcome('the sandbox thread answered a case with a compensation');
-    }
-
-    const { status, errorType, message } = this.describeStop(ending, definition.name, limit);
-    const now = new Date();
-    for (const step of openSteps) {
-      const ended: StepRecord = {
-        name: step.name,
-        status: 'failed',
-        started_at: step.started_at,
-        duration_ms: Math.max(0, now.getTime() - Date.parse(step.started_at)),
-        error: mask(message),
-      };
-      record.steps.push(ended);
-      input.onStep?.(ended);
-    }
-    input.logger.warn(
-      { case_name: input.caseName, skill: definition.name, ending: ending.kind },
-      message,
-    );
-    return {
-      status,
-      error_type: errorType,
-      error_message: mask(message),
-      stack_trace: null,
-      started_at: startedAt.toISOString(),
-      completed_at: now.toISOString(),
-      execution_time_ms: Math.round(performance.now() - start),
-      outputs: {},
-      ...record,
     };
+    const outcomeOf = (ending: ThreadEnding): CaseOutcome | undefined => {
+      if (ending.kind === 'not-started') return undefined;
+      if (ending.kind === 'done') {
+        return ending.message.type === 'outcome'
+          ? ending.message.outcome
+          : systemErrorOutcome('the sandbox thread answered a case with a compensation');
+      }
+      const { status, errorType, message } = this.describeStop(ending, definition.name, limit);
+      const now = new Date();
+      for (const step of openSteps) {
+        const stopped: StepRecord = {
+          name: step.name,
+          status: 'failed',
+          started_at: step.started_at,
+          duration_ms: Math.max(0, now.getTime() - Date.parse(step.started_at)),
+          error: mask(message),
+        };
+        record.steps.push(stopped);
+        input.onStep?.(stopped);
+      }
+      input.logger.warn(
+        { case_name: input.caseName, skill: definition.name, ending: ending.kind },
+        message,
+      );
+      return {
+        status,
+        error_type: errorType,
+        error_message: mask(message),
+        stack_trace: null,
+        started_at: startedAt.toISOString(),
+        completed_at: now.toISOString(),
+        execution_time_ms: Math.round(performance.now() - start),
+        outputs: {},
+        ...record,
+      };
+    };
+    return { task, outcomeOf };
   }
 
   async compensate(input: EngineCompensationInput): Promise<CompensationRecord> {
@@ -209,18 +263,27 @@ export class SkillSandbox implements CaseEngine {
     const start = performance.now();
     const thread = this.acquire();
     const limit = describeLimit(input.skill.definition, input.timeoutMs);
-    const ending = await thread.perform(
-      { kind: 'compensate', ...this.taskBase(input.skill, input), outputs: input.outputs },
-      this.watch(limit.ms, undefined),
-      (message) => {
-        if (message.type === 'log-line') relayLogLine(input.logger, message.line);
-      },
+    const [ending] = await thread.perform(
+      [
+        {
+          task: {
+            kind: 'compensate',
+            ...this.taskBase(input.skill, input),
+            outputs: input.outputs,
+          },
+          deadlineMs: limit.ms,
+          onMessage: (message) => {
+            if (message.type === 'log-line') relayLogLine(input.logger, message.line);
+          },
+        },
+      ],
+      this.watch(),
     );
     this.release(thread);
-    if (ending.kind === 'done' && ending.message.type === 'compensated')
+    if (ending?.kind === 'done' && ending.message.type === 'compensated')
       return ending.message.record;
     const reason =
-      ending.kind === 'done'
+      ending === undefined || ending.kind === 'done' || ending.kind === 'not-started'
         ? 'the sandbox thread answered a compensation with a case outcome'
         : this.describeStop(ending, input.skill.definition.name, limit).message;
     return {
@@ -258,11 +321,9 @@ export class SkillSandbox implements CaseEngine {
     };
   }
 
-  private watch(deadlineMs: number, signal: AbortSignal | undefined) {
+  private watch(): Watch {
     return {
       startMs: this.options.startMs ?? 60_000,
-      deadlineMs,
-      signal,
       graceMs: this.options.graceMs ?? 5_000,
       wrapUpMs: this.options.wrapUpMs ?? 90_000,
     };
@@ -306,7 +367,7 @@ export class SkillSandbox implements CaseEngine {
   }
 
   private describeStop(
-    ending: Exclude<ThreadEnding, { kind: 'done' }>,
+    ending: Exclude<ThreadEnding, { kind: 'done' | 'not-started' }>,
     skill: string,
     limit: { ms: number; whose: string },
   ): { status: 'timeout' | 'error'; errorType: 'timeout' | 'system'; message: string } {

@@ -10,6 +10,8 @@ import { FromThread, type SandboxTask, type ToThread } from './protocol.js';
 /** How a task on a sandbox thread ended. */
 export type ThreadEnding =
   | { kind: 'done'; message: Extract<FromThread, { type: 'outcome' | 'compensated' }> }
+  /** It was cancelled before its turn came, and did not start. */
+  | { kind: 'not-started' }
   /** Stopped by the worker: no answer at the deadline or on cancel, or too long wrapping up. */
   | {
       kind: 'stopped';
@@ -19,17 +21,35 @@ export type ThreadEnding =
   | { kind: 'exited'; code: number }
   | { kind: 'crashed'; error: Error };
 
+/** The limits every task of a series runs under. */
 export interface Watch {
-  /** How long a thread may take to start and load the skill before it is stopped. */
+  /** How long a thread may take to start a task (and load its skill) before it is stopped. */
   startMs: number;
-  /** The task's own limit, from when it started; the thread is then asked if it still answers. */
-  deadlineMs: number;
-  signal?: AbortSignal | undefined;
   /** How long a thread that was asked may take to answer before it is stopped. */
   graceMs: number;
   /** How long a thread that answered may take to finish after its deadline or a cancel. */
   wrapUpMs: number;
 }
+
+/** Messages a task reports while it runs, for its caller. */
+export type TaskMessage = Exclude<
+  FromThread,
+  { type: 'outcome' | 'compensated' | 'pong' | 'started' | 'not-started' }
+>;
+
+/** One task of a series, with what is its own: its limit, its cancel and its listeners. */
+export interface SeriesTask {
+  task: SandboxTask;
+  /** The task's limit, from when it started; the thread is then asked if it still answers. */
+  deadlineMs: number;
+  signal?: AbortSignal | undefined;
+  /** The thread started the task: its skill is loaded and its limit runs from here. */
+  onStart?: () => void;
+  /** `reply` answers a request of the message (an artifact to store, a frame watcher to ask). */
+  onMessage: (message: TaskMessage, reply: Reply) => void;
+}
+
+export type Reply = (request: number, answer: { value?: boolean; error?: string }) => void;
 
 /**
  * The file a sandbox thread starts from. From the sources (tests, development) it is
@@ -47,7 +67,10 @@ function threadEntry(): URL {
   return new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`);
 }
 
-/** One sandbox thread, seen from its worker: runs one task at a time and stops it when told. */
+/**
+ * One sandbox thread, seen from its worker: runs one series of tasks at a time, one task after
+ * the other, and stops the thread when a task overruns its limits.
+ */
 export class ThreadHandle {
   private readonly worker: Worker;
   private alive = true;
@@ -93,24 +116,20 @@ export class ThreadHandle {
     return this.alive;
   }
 
-  /** Answers a request the thread made while running its task. */
-  reply(request: number, answer: { value?: boolean; error?: string }): void {
+  /** Answers a request the thread made while running a task. */
+  private readonly reply: Reply = (request, answer) => {
     if (this.alive) this.send({ type: 'reply', request, ...answer });
-  }
+  };
 
   /**
-   * Runs `task`, passing what the thread reports along to `onMessage`. Resolves however the
-   * task ends; a thread that ended abnormally is not used again.
+   * Runs the tasks one after the other, passing what the thread reports on each to its
+   * listeners. Resolves with how each ended, in order: after a task that ended abnormally (the
+   * thread is then not used again) the rest did not start and have no ending.
    */
-  perform(
-    task: SandboxTask,
-    watch: Watch,
-    onMessage: (
-      message: Exclude<FromThread, { type: 'outcome' | 'compensated' | 'pong' | 'started' }>,
-    ) => void,
-  ): Promise<ThreadEnding> {
+  perform(series: readonly SeriesTask[], watch: Watch): Promise<ThreadEnding[]> {
     this.busy = true;
-    return new Promise<ThreadEnding>((resolve) => {
+    return new Promise<ThreadEnding[]>((resolve) => {
+      const endings: ThreadEnding[] = [];
       const timers = new Set<NodeJS.Timeout>();
       const later = (ms: number, action: () => void): NodeJS.Timeout => {
         const timer = setTimeout(() => {
@@ -120,32 +139,72 @@ export class ThreadHandle {
         timers.add(timer);
         return timer;
       };
+      /** The task the thread is on: its position, and how it is being watched. */
+      let index = 0;
+      let lastPing = 0;
+      let awaitingPong: { nonce: number; timer: NodeJS.Timeout } | undefined;
+      let checking: 'unresponsive-at-deadline' | 'unresponsive-to-cancel' | undefined;
+      let wrapUp: NodeJS.Timeout | undefined;
+      let starting: NodeJS.Timeout | undefined;
+
+      // Cases of one run are cancelled together: the cancels of one turn go out as one message,
+      // so the thread cannot start a task whose cancel is still on its way.
+      let cancelling = false;
+      const sendCancels = (): void => {
+        cancelling = false;
+        if (settled) return;
+        const indexes = series.flatMap((entry, position) =>
+          position >= index && entry.signal?.aborted ? [position] : [],
+        );
+        if (indexes.length === 0) return;
+        this.send({ type: 'cancel', indexes });
+        if (indexes.includes(index)) check('unresponsive-to-cancel');
+      };
+      const cancels = series.map((entry) => {
+        const cancelled = (): void => {
+          if (cancelling) return;
+          cancelling = true;
+          queueMicrotask(sendCancels);
+        };
+        return { signal: entry.signal, cancelled };
+      });
       let settled = false;
-      const finish = (ending: ThreadEnding): void => {
+      const finish = (): void => {
         if (settled) return;
         settled = true;
         for (const timer of timers) clearTimeout(timer);
         this.worker.off('message', received);
         this.worker.off('error', failed);
         this.worker.off('exit', exited);
-        watch.signal?.removeEventListener('abort', cancelled);
+        for (const { signal, cancelled } of cancels)
+          signal?.removeEventListener('abort', cancelled);
         this.busy = false;
         this.idleSince = Date.now();
-        resolve(ending);
+        resolve(endings);
+      };
+      /** The task at `index` ended; the thread goes on with the next, watched afresh. */
+      const ended = (ending: ThreadEnding): void => {
+        if (settled) return;
+        endings.push(ending);
+        if (ending.kind !== 'done' && ending.kind !== 'not-started') return finish();
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
+        awaitingPong = undefined;
+        checking = undefined;
+        wrapUp = undefined;
+        index++;
+        if (index === series.length) return finish();
+        starting = later(watch.startMs, () => stop('not-started'));
       };
       const stop = (reason: Extract<ThreadEnding, { kind: 'stopped' }>['reason']): void => {
         this.alive = false;
         void this.worker.terminate();
-        finish({ kind: 'stopped', reason });
+        ended({ kind: 'stopped', reason });
       };
 
-      // Past its deadline (or once cancelled) the thread is pinged until it finishes: one whose
-      // event loop is free answers at once and is given time to wrap up (screenshots, video);
-      // one that stops answering, even midway, is stuck in the skill's code.
-      let lastPing = 0;
-      let awaitingPong: { nonce: number; timer: NodeJS.Timeout } | undefined;
-      let checking: 'unresponsive-at-deadline' | 'unresponsive-to-cancel' | undefined;
-      let wrapUp: NodeJS.Timeout | undefined;
+      // Past its deadline (or once cancelled) the thread is pinged until the task finishes: one
+      // whose event loop is free answers at once and is given time to wrap up (screenshots,
+      // video); one that stops answering, even midway, is stuck in the skill's code.
       const ping = (): void => {
         if (awaitingPong || !checking) return;
         const reason = checking;
@@ -172,6 +231,7 @@ export class ThreadHandle {
           return;
         }
         const message = parsed.data;
+        const current = series[index]!;
         switch (message.type) {
           case 'pong':
             if (awaitingPong?.nonce !== message.nonce) return;
@@ -182,39 +242,42 @@ export class ThreadHandle {
             return;
           case 'started':
             clearTimeout(starting);
-            later(watch.deadlineMs, () => check('unresponsive-at-deadline'));
+            later(current.deadlineMs, () => check('unresponsive-at-deadline'));
+            current.onStart?.();
             return;
           case 'outcome':
           case 'compensated':
-            finish({ kind: 'done', message });
+            ended({ kind: 'done', message });
+            return;
+          case 'not-started':
+            ended({ kind: 'not-started' });
             return;
           default:
-            onMessage(message);
+            current.onMessage(message, this.reply);
         }
       };
       const failed = (error: Error): void => {
         this.alive = false;
         const code = (error as NodeJS.ErrnoException).code;
-        finish(
+        ended(
           code === 'ERR_WORKER_OUT_OF_MEMORY'
             ? { kind: 'out-of-memory' }
             : { kind: 'crashed', error },
         );
       };
-      const exited = (code: number): void => finish({ kind: 'exited', code });
-      const cancelled = (): void => {
-        this.send({ type: 'cancel' });
-        check('unresponsive-to-cancel');
-      };
+      const exited = (code: number): void => ended({ kind: 'exited', code });
 
       this.worker.on('message', received);
       this.worker.once('error', failed);
       this.worker.once('exit', exited);
-      // Starting a thread and compiling the skill are not the case's time, but are bounded too.
-      const starting = later(watch.startMs, () => stop('not-started'));
-      if (watch.signal?.aborted) cancelled();
-      else watch.signal?.addEventListener('abort', cancelled, { once: true });
-      this.send({ type: 'task', task });
+      // Starting a thread and compiling the skill are not the task's time, but are bounded too.
+      starting = later(watch.startMs, () => stop('not-started'));
+      const cancelled = cancels.flatMap(({ signal }, position) =>
+        signal?.aborted ? [position] : [],
+      );
+      for (const { signal, cancelled: onCancel } of cancels)
+        if (!signal?.aborted) signal?.addEventListener('abort', onCancel, { once: true });
+      this.send({ type: 'tasks', tasks: series.map((entry) => entry.task), cancelled });
     });
   }
 

@@ -7,6 +7,7 @@ import type {
   JsonObject,
   RunCaseJob,
   RunCasesJob,
+  SkillCategory,
 } from '@webguard/shared';
 import { CaseArtifacts, type ArtifactStore } from '../artifacts/index.js';
 import type { ArtifactRepository } from '../db/artifact-repository.js';
@@ -30,8 +31,8 @@ import {
   type RunEventSink,
 } from '../live/index.js';
 import type { WebGuardMetrics } from '../metrics/index.js';
-import { startCaseSpan, type ExecutionTraces } from '../telemetry/index.js';
-import type { CaseEngine } from '../sandbox/index.js';
+import { startCaseSpan, type CaseSpan, type ExecutionTraces } from '../telemetry/index.js';
+import type { CaseEngine, EngineCaseInput } from '../sandbox/index.js';
 import type { SkillRegistry } from '../skills/index.js';
 import { loadCaseScope } from './case-scope.js';
 
@@ -120,38 +121,35 @@ async function runAttempts(
   //    here a cancel from any process reaches each of them, running or waiting its turn.
   const claims = await Promise.all(jobs.map((job) => deps.ledger.claim(job)));
   const watches = claims.map((claimed) => claimed && deps.running.start(executionId));
-  const results: CaseJobResult[] = [];
+  const results: CaseJobResult[] = jobs.map(() => 'stale');
   const ended: EndedAttempt[] = [];
   try {
+    const prepared: { index: number; attempt: PreparedAttempt }[] = [];
     for (const [index, job] of jobs.entries()) {
       const claimed = claims[index];
       const running = watches[index];
       const log = deps.logger.child(job);
       if (!claimed || !running) {
         log.debug('stale case job; nothing to do');
-        results.push('stale');
         continue;
       }
-      if (running.signal.aborted) {
-        ended.push({
-          row: claimed.row,
-          outcome: skippedOutcome('cancelled: its run was stopped before it started'),
-          state: 'cancelled',
-          artifacts: undefined,
-          log,
-        });
-        results.push('skipped');
-        continue;
-      }
-      // 2. Run it; a retryable failure goes back on the queue instead of being recorded.
-      const attempted = await runAttempt(job, claimed, running.signal, log, deps);
-      results.push(attempted.retrying ? 'retrying' : attempted.outcome.status);
-      if (!attempted.retrying) ended.push(attempted);
+      prepared.push({ index, attempt: await prepareAttempt(job, claimed, running, log, deps) });
+    }
+    // 2. Run them in the engine, one after the other.
+    const outcomes = await runInEngine(
+      prepared.map(({ attempt }) => attempt),
+      deps.engine,
+    );
+    // 3. Each ended as it would have alone: recorded, or back on the queue for a retry.
+    for (const [position, { index, attempt }] of prepared.entries()) {
+      const finished = await attempt.finish(outcomes[position]);
+      results[index] = finished.retrying ? 'retrying' : finished.ended.outcome.status;
+      if (!finished.retrying) ended.push(finished.ended);
     }
   } finally {
     for (const running of watches) running?.done();
   }
-  // 3. Record what ended in one write, then let the coordinator move the run on.
+  // 4. Record what ended in one write, then let the coordinator move the run on.
   if (ended.length > 0) {
     await recordAttempts(ended, deps);
     await deps.coordinator.advance(executionId);
@@ -159,18 +157,49 @@ async function runAttempts(
   return results;
 }
 
+/** A claimed attempt, ready for the engine, and what to do with its outcome. */
+interface PreparedAttempt {
+  /** What the engine runs; absent when the outcome was known without running (`known`). */
+  input?: EngineCaseInput;
+  known?: CaseOutcome;
+  /** Active while a lone case runs, so what it logs carries its trace. */
+  span?: CaseSpan;
+  /** Takes the outcome (undefined: cancelled before it started) and ends the attempt. */
+  finish(
+    outcome: CaseOutcome | undefined,
+  ): Promise<{ retrying: true } | { retrying: false; ended: EndedAttempt }>;
+}
+
 /**
- * Runs a claimed attempt in the engine, abortable by a cancel from any process. A retryable
- * failure with retries left goes back on the queue after a backoff instead of being recorded.
+ * The engine's outcome of each prepared attempt, in order; undefined for one cancelled before
+ * it started. A lone case runs with its span active.
  */
-async function runAttempt(
+async function runInEngine(
+  attempts: readonly PreparedAttempt[],
+  engine: CaseEngine,
+): Promise<(CaseOutcome | undefined)[]> {
+  const inputs = attempts.flatMap(({ input }) => (input ? [input] : []));
+  const lone = attempts.length === 1 ? attempts[0]!.span : undefined;
+  const run = () => (inputs.length === 0 ? Promise.resolve([]) : engine.runSeries(inputs));
+  const outcomes = await (lone ? lone.run(run) : run());
+  let next = 0;
+  return attempts.map(({ input, known }) => (input ? outcomes[next++] : known));
+}
+
+/**
+ * Readies a claimed attempt for the engine: its references resolved, its live events, trace
+ * and metrics wired, abortable by a cancel from any process. When it ends, a retryable failure
+ * with retries left goes back on the queue after a backoff instead of being recorded.
+ */
+async function prepareAttempt(
   job: RunCaseJob,
   { row, environmentId }: ClaimedCase,
-  signal: AbortSignal,
+  running: { signal: AbortSignal },
   log: Logger,
   deps: CaseRunnerDeps,
-): Promise<EndedAttempt & { retrying: boolean }> {
+): Promise<PreparedAttempt> {
   const { db, skills } = deps;
+  const { signal } = running;
   const { scope, secrets, mask } = await loadCaseScope(
     db,
     deps.environments,
@@ -178,15 +207,8 @@ async function runAttempt(
     row.params,
   );
   const found = skills.find(row.skillName, row.skillVersion);
-  const skill = found.ok ? found.skill : undefined;
   const events = deps.events;
   const ref = { execution_id: job.execution_id, case_id: job.case_id, case_name: row.name };
-  void events?.publish({
-    type: 'case.started',
-    ...ref,
-    skill_name: row.skillName,
-    attempt: attemptNumber(row.attempt),
-  });
   const span =
     deps.traces &&
     startCaseSpan(await deps.traces.parentOf(job.execution_id), {
@@ -196,23 +218,35 @@ async function runAttempt(
       skill: row.skillName,
       attempt: attemptNumber(row.attempt),
     });
-  const caseEnded = deps.metrics?.caseStarted();
   const caseArtifacts =
     deps.artifacts && CaseArtifacts.forCase(deps.artifacts.store, job.execution_id, job.case_id);
-  let outcome: CaseOutcome;
-  try {
-    if (!found.ok) {
-      outcome = systemErrorOutcome(`${found.reason} on the worker that picked up this case`);
-    } else {
-      let params: JsonObject | undefined;
-      try {
-        params = resolveReferences(row.params, scope).params;
-      } catch (error) {
-        if (!(error instanceof UnresolvedReferenceError)) throw error;
-        outcome = systemErrorOutcome(mask(error.message));
-      }
-      const run = () =>
-        deps.engine.run({
+  let caseEnded: (() => void) | undefined;
+  const started = (): void => {
+    void events?.publish({
+      type: 'case.started',
+      ...ref,
+      skill_name: row.skillName,
+      attempt: attemptNumber(row.attempt),
+    });
+    caseEnded = deps.metrics?.caseStarted();
+  };
+
+  let known: CaseOutcome | undefined;
+  let params: JsonObject | undefined;
+  if (!found.ok) {
+    known = systemErrorOutcome(`${found.reason} on the worker that picked up this case`);
+  } else {
+    try {
+      params = resolveReferences(row.params, scope).params;
+    } catch (error) {
+      if (!(error instanceof UnresolvedReferenceError)) throw error;
+      known = systemErrorOutcome(mask(error.message));
+    }
+  }
+  if (known) started();
+  const input: EngineCaseInput | undefined =
+    found.ok && !known
+      ? {
           skill: found.skill,
           params,
           caseName: row.name,
@@ -223,6 +257,7 @@ async function runAttempt(
           secrets,
           artifacts: caseArtifacts,
           frames: deps.frames?.forCase(job.execution_id, job.case_id, row.name),
+          onStart: started,
           onLog: events && ((entry) => void events.publish({ type: 'log', ...ref, entry })),
           onStepStart: (step) => {
             void events?.publish({ type: 'step.started', ...ref, ...step });
@@ -233,57 +268,80 @@ async function runAttempt(
             span?.stepFinished(step);
           },
           onMetric: events && ((metric) => void events.publish({ type: 'metric', ...ref, metric })),
-        });
-      outcome ??= await (span ? span.run(run) : run());
-    }
-  } finally {
-    caseEnded?.();
-  }
-  span?.end(outcome);
-  log.info(
-    {
-      status: outcome.status,
-      error_type: outcome.error_type,
-      duration_ms: outcome.execution_time_ms,
-    },
-    'case attempt finished',
-  );
-  const ran = { row, outcome, state: 'done' as const, artifacts: caseArtifacts, log };
+        }
+      : undefined;
 
-  const retryable =
-    outcome.status !== 'passed' &&
-    outcome.error_type !== null &&
-    deps.retry.retryable.includes(outcome.error_type) &&
-    row.attempt < row.retries &&
-    !signal.aborted;
-  if (!retryable || !skill) return { ...ran, retrying: false };
+  const finish: PreparedAttempt['finish'] = async (outcome) => {
+    caseEnded?.();
+    if (outcome === undefined) {
+      // Its run was stopped while it waited its turn in a shared job: it never started.
+      const notStarted = skippedOutcome('cancelled: its run was stopped before it started');
+      span?.end(notStarted);
+      return {
+        retrying: false,
+        ended: { row, outcome: notStarted, state: 'cancelled', artifacts: undefined, log },
+      };
+    }
+    span?.end(outcome);
+    log.info(
+      {
+        status: outcome.status,
+        error_type: outcome.error_type,
+        duration_ms: outcome.execution_time_ms,
+      },
+      'case attempt finished',
+    );
+    const ended = { row, outcome, state: 'done' as const, artifacts: caseArtifacts, log };
+    const retryable =
+      found.ok &&
+      outcome.status !== 'passed' &&
+      outcome.error_type !== null &&
+      deps.retry.retryable.includes(outcome.error_type) &&
+      row.attempt < row.retries &&
+      !signal.aborted;
+    if (!retryable) return { retrying: false, ended };
+    await retryLater(job, row, outcome, found.skill.definition.category, deps);
+    await caseArtifacts?.discard(log);
+    return { retrying: true };
+  };
+  return { input, known, span, finish };
+}
+
+/** Puts the case's next attempt on the queue after a backoff, unless it moved on already. */
+async function retryLater(
+  job: RunCaseJob,
+  row: CaseRow,
+  outcome: CaseOutcome,
+  category: SkillCategory,
+  deps: CaseRunnerDeps,
+): Promise<void> {
   const attempt = row.attempt + 1;
   const jobId = jobIds.runCase(job.execution_id, job.case_id, attempt);
-  const moved = await db
+  const moved = await deps.db
     .update(executionCases)
     // A fresh queued_at keeps the reaper from taking the retry's delay for a lost job.
     .set({ attempt, state: 'queued', queuedAt: new Date(), jobId })
     .where(and(eq(executionCases.id, row.id), eq(executionCases.attempt, row.attempt)))
     .returning({ id: executionCases.id });
+  const events = deps.events;
   void events?.publish(
     caseFinishedEvent(row, outcome, row.attempt, { willRetry: moved.length > 0, resultId: null }),
   );
-  if (moved.length > 0) {
-    await events?.publish(caseQueuedEvent(row, attempt));
-    const delay = retryDelayMs(attempt, deps.retry.baseMs, deps.retry.maxMs);
-    await deps.queues.enqueue(
-      queueForCategory(skill.definition.category),
-      'run-case',
-      { execution_id: job.execution_id, case_id: job.case_id, attempt },
-      { jobId, delay },
-    );
-    log.info(
+  if (moved.length === 0) return;
+  await events?.publish(caseQueuedEvent(row, attempt));
+  const delay = retryDelayMs(attempt, deps.retry.baseMs, deps.retry.maxMs);
+  await deps.queues.enqueue(
+    queueForCategory(category),
+    'run-case',
+    { execution_id: job.execution_id, case_id: job.case_id, attempt },
+    { jobId, delay },
+  );
+  deps.logger
+    .child(job)
+    .info(
       { next_attempt: attempt, delay_ms: delay, error: outcome.error_message },
       'case will be retried',
     );
-  }
-  await caseArtifacts?.discard(log);
-  return { ...ran, retrying: true };
 }
 
 /** Records attempts' results in one write, then their artifacts and live events. */
