@@ -55,7 +55,10 @@ export class SkillRegistry {
     const versions = this.skills.get(name);
     if (!versions) return { ok: false, reason: `unknown skill "${name}"` };
     if (!version) return { ok: true, skill: versions[0]! };
-    const match = versions.find((skill) => semver.satisfies(skill.info.version, version));
+    // A run pins the exact version of each case, looked up per case: no range to parse then.
+    const match =
+      versions.find((skill) => skill.info.version === version) ??
+      versions.find((skill) => semver.satisfies(skill.info.version, version));
     if (match) return { ok: true, skill: match };
     const have = versions.map((skill) => skill.info.version).join(', ');
     return {
