@@ -1,10 +1,11 @@
 /**
  * bench/dispatch: 1,000 no-op cases through WebGuard (trigger → results in PostgreSQL) against
  * 1,000 no-op jobs through bare BullMQ on the same Redis with the same worker concurrency, in
- * one run, and against BullMQ jobs that each write one result row to PostgreSQL. Each side runs
- * twice and the second pass is measured: a worker that has been up a while, and for WebGuard a
- * suite that has run before (so its quick cases share jobs). Usage: npm run build && npm run
- * bench -- dispatch [cases] [concurrency] [thread|none] [max_concurrent_tests] [cases_per_job]
+ * one run, and against BullMQ jobs that each write one result row to PostgreSQL. All three are
+ * set up and warmed first (a worker that has been up a while; for WebGuard a suite that has run
+ * before, so its quick cases share jobs), then measured in turns, ROUNDS times, and the medians
+ * compared: this machine's speed drifts over a run. Usage: npm run build && npm run bench --
+ * dispatch [cases] [concurrency] [thread|none] [max_concurrent_tests] [cases_per_job] [rounds]
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ const ISOLATION = process.argv[4] ?? 'thread';
 const MAX_CONCURRENT_TESTS = Number(process.argv[5] ?? 1000);
 /** WEBGUARD_CASES_PER_JOB: 20 is the default; 1 gives every case a job of its own. */
 const CASES_PER_JOB = Number(process.argv[6] ?? 20);
+const ROUNDS = Number(process.argv[7] ?? 3);
 const REDIS_URL = process.env.WEBGUARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** CPU ms a process has used, from /proc (Linux only; clock ticks of 10 ms). */
@@ -79,12 +81,18 @@ const p95 = (values: number[]) => {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? 0;
 };
 
-/** What one side measured. */
-interface Side {
+/** What one round of one side measured. */
+interface Round {
   perSecond: number;
   p95Ms: number;
   /** CPU ms per case: this process, the database's backends, the Redis server. */
   cpu: ReturnType<typeof cpuMs>;
+}
+
+/** A contestant: set up once, then measured round after round. */
+interface Side {
+  round(): Promise<Round>;
+  close(): Promise<void>;
 }
 
 /**
@@ -126,7 +134,7 @@ async function bareBullmq(database?: { url: string; name: string }): Promise<Sid
       concurrency: CONCURRENCY,
     },
   );
-  const round = async (): Promise<Side> => {
+  const round = async (): Promise<Round> => {
     latencies = [];
     done = 0;
     const allDone = new Promise<void>((resolve) => (roundDone = resolve));
@@ -142,14 +150,17 @@ async function bareBullmq(database?: { url: string; name: string }): Promise<Sid
     };
   };
   await round();
-  const measured = await round();
-  await worker.close();
-  await pool?.end();
-  await events.close();
-  await queue.obliterate({ force: true });
-  await queue.close();
-  connection.disconnect();
-  return measured;
+  return {
+    round,
+    async close() {
+      await worker.close();
+      await pool?.end();
+      await events.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      connection.disconnect();
+    },
+  };
 }
 
 /**
@@ -172,9 +183,9 @@ async function warmUp(t: TestRuntime): Promise<void> {
 
 /**
  * WebGuard: one suite of no-op cases, triggered through the REST API, results in PostgreSQL.
- * The suite runs twice and the second run is measured; the first is reported too.
+ * Each round is a run of the suite; its first run is measured at set-up and reported too.
  */
-async function webguard(): Promise<{ first: Side; measured: Side }> {
+async function webguard(): Promise<Side & { firstRun: Round }> {
   const t = await startTestRuntime(
     {
       WEBGUARD_CONCURRENCY_API: String(CONCURRENCY),
@@ -191,84 +202,101 @@ async function webguard(): Promise<{ first: Side; measured: Side }> {
     if (event.type === 'execution.finished') finished.get(event.execution_id)?.();
   });
   await subscriber.subscribe(new LiveKeys(t.config.queuePrefix).executionsChannel);
-  try {
-    await warmUp(t);
-    const suite = (
-      await t.inject({
-        method: 'POST',
-        url: '/api/v1/suites',
-        payload: { name: 'noop', max_concurrent_tests: MAX_CONCURRENT_TESTS },
-      })
-    ).json();
-    await t.runtime.database.db.insert(testCases).values(
-      Array.from({ length: CASES }, (_, i) => ({
-        suiteId: suite.id as number,
-        name: `noop-${i}`,
-        skillName: 'echo',
-        params: {},
-      })),
-    );
-    const database = new URL(t.database.url).pathname.slice(1);
-    const run = async (): Promise<Side> => {
-      const started = performance.now();
-      const cpuBefore = cpuMs(database);
-      const trigger = await t.inject({
-        method: 'POST',
-        url: '/api/v1/executions',
-        payload: { suite_id: suite.id },
-      });
-      const id = trigger.json().execution_id as number;
-      await new Promise<void>((resolve) => finished.set(id, resolve));
-      const seconds = (performance.now() - started) / 1000;
-      const cpuAfter = cpuMs(database);
-      const execution = (await t.inject(`/api/v1/executions/${id}`)).json();
-      if (execution.passed_tests !== CASES)
-        throw new Error(`only ${execution.passed_tests} of ${CASES} cases passed`);
-      const rows = (await t.runtime.database.db.execute(
-        sql`SELECT extract(epoch FROM (started_at - queued_at)) * 1000 AS ms FROM ${executionCases} WHERE execution_id = ${id}`,
-      )) as unknown as { rows: { ms: string }[] };
-      return {
-        perSecond: CASES / seconds,
-        p95Ms: p95(rows.rows.map((row) => Number(row.ms))),
-        cpu: cpuPerCase(cpuBefore, cpuAfter),
-      };
+  await warmUp(t);
+  const suite = (
+    await t.inject({
+      method: 'POST',
+      url: '/api/v1/suites',
+      payload: { name: 'noop', max_concurrent_tests: MAX_CONCURRENT_TESTS },
+    })
+  ).json();
+  await t.runtime.database.db.insert(testCases).values(
+    Array.from({ length: CASES }, (_, i) => ({
+      suiteId: suite.id as number,
+      name: `noop-${i}`,
+      skillName: 'echo',
+      params: {},
+    })),
+  );
+  const database = new URL(t.database.url).pathname.slice(1);
+  const round = async (): Promise<Round> => {
+    const started = performance.now();
+    const cpuBefore = cpuMs(database);
+    const trigger = await t.inject({
+      method: 'POST',
+      url: '/api/v1/executions',
+      payload: { suite_id: suite.id },
+    });
+    const id = trigger.json().execution_id as number;
+    await new Promise<void>((resolve) => finished.set(id, resolve));
+    const seconds = (performance.now() - started) / 1000;
+    const cpuAfter = cpuMs(database);
+    const execution = (await t.inject(`/api/v1/executions/${id}`)).json();
+    if (execution.passed_tests !== CASES)
+      throw new Error(`only ${execution.passed_tests} of ${CASES} cases passed`);
+    const rows = (await t.runtime.database.db.execute(
+      sql`SELECT extract(epoch FROM (started_at - queued_at)) * 1000 AS ms FROM ${executionCases} WHERE execution_id = ${id}`,
+    )) as unknown as { rows: { ms: string }[] };
+    return {
+      perSecond: CASES / seconds,
+      p95Ms: p95(rows.rows.map((row) => Number(row.ms))),
+      cpu: cpuPerCase(cpuBefore, cpuAfter),
     };
-    const first = await run();
-    return { first, measured: await run() };
-  } finally {
-    subscriber.disconnect();
-    await t.stop();
-  }
+  };
+  return {
+    firstRun: await round(),
+    round,
+    async close() {
+      subscriber.disconnect();
+      await t.stop();
+    },
+  };
 }
 
-const baseline = await bareBullmq();
+/** The round with the median throughput. */
+const median = (rounds: Round[]): Round =>
+  [...rounds].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(rounds.length / 2)]!;
+
 const resultsDatabase = await createTestDatabase();
-let durable: Side;
-try {
-  durable = await bareBullmq({
+const sides = {
+  bullmq: await bareBullmq(),
+  withRow: await bareBullmq({
     url: resultsDatabase.url,
     name: new URL(resultsDatabase.url).pathname.slice(1),
-  });
+  }),
+  webguard: await webguard(),
+};
+const rounds = { bullmq: [] as Round[], withRow: [] as Round[], webguard: [] as Round[] };
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    rounds.bullmq.push(await sides.bullmq.round());
+    rounds.withRow.push(await sides.withRow.round());
+    rounds.webguard.push(await sides.webguard.round());
+  }
 } finally {
+  for (const side of Object.values(sides)) await side.close();
   await resultsDatabase.drop();
 }
-const { first, measured: ours } = await webguard();
-const ratio = ours.perSecond / baseline.perSecond;
-const cpu = (side: Side) =>
+const baseline = median(rounds.bullmq);
+const durable = median(rounds.withRow);
+const ours = median(rounds.webguard);
+const first = sides.webguard.firstRun;
+const cpu = (side: Round) =>
   `CPU per case ${side.cpu.node.toFixed(2)} ms node + ${side.cpu.postgres.toFixed(2)} ms postgres + ${side.cpu.redis.toFixed(2)} ms redis`;
+const each = (list: Round[]) => list.map((round) => round.perSecond.toFixed(0)).join(', ');
 console.log(
-  `bare BullMQ: ${baseline.perSecond.toFixed(0)} jobs/s, p95 queue-to-start ${baseline.p95Ms.toFixed(0)} ms, ${cpu(baseline)}`,
+  `bare BullMQ: ${baseline.perSecond.toFixed(0)} jobs/s (rounds: ${each(rounds.bullmq)}), p95 queue-to-start ${baseline.p95Ms.toFixed(0)} ms, ${cpu(baseline)}`,
 );
 console.log(
-  `BullMQ + one PostgreSQL row per job: ${durable.perSecond.toFixed(0)} jobs/s, p95 queue-to-start ${durable.p95Ms.toFixed(0)} ms, ${cpu(durable)}`,
+  `BullMQ + one PostgreSQL row per job: ${durable.perSecond.toFixed(0)} jobs/s (rounds: ${each(rounds.withRow)}), p95 queue-to-start ${durable.p95Ms.toFixed(0)} ms, ${cpu(durable)}`,
 );
 console.log(
   `WebGuard, the suite's first run: ${first.perSecond.toFixed(0)} cases/s, p95 queue-to-start ${first.p95Ms.toFixed(0)} ms, ${cpu(first)}`,
 );
 console.log(
-  `WebGuard:    ${ours.perSecond.toFixed(0)} cases/s, p95 queue-to-start ${ours.p95Ms.toFixed(0)} ms, ${cpu(ours)}`,
+  `WebGuard: ${ours.perSecond.toFixed(0)} cases/s (rounds: ${each(rounds.webguard)}), p95 queue-to-start ${ours.p95Ms.toFixed(0)} ms, ${cpu(ours)}`,
 );
 console.log(
-  `dispatch: ${CASES} cases, concurrency ${CONCURRENCY}, isolation ${ISOLATION}, max_concurrent_tests ${MAX_CONCURRENT_TESTS}, cases_per_job ${CASES_PER_JOB}, webguard=${ours.perSecond.toFixed(0)}/s webguard_first_run=${first.perSecond.toFixed(0)}/s bullmq=${baseline.perSecond.toFixed(0)}/s bullmq_with_row=${durable.perSecond.toFixed(0)}/s ratio_vs_bullmq_with_row=${(ours.perSecond / durable.perSecond).toFixed(2)} p95_queue_to_start=${ours.p95Ms.toFixed(0)}ms ratio=${ratio.toFixed(2)}`,
+  `dispatch: ${CASES} cases, concurrency ${CONCURRENCY}, isolation ${ISOLATION}, max_concurrent_tests ${MAX_CONCURRENT_TESTS}, cases_per_job ${CASES_PER_JOB}, medians of ${ROUNDS} rounds: webguard=${ours.perSecond.toFixed(0)}/s webguard_first_run=${first.perSecond.toFixed(0)}/s bullmq=${baseline.perSecond.toFixed(0)}/s bullmq_with_row=${durable.perSecond.toFixed(0)}/s ratio_vs_bullmq_with_row=${(ours.perSecond / durable.perSecond).toFixed(2)} p95_queue_to_start=${ours.p95Ms.toFixed(0)}ms ratio=${(ours.perSecond / baseline.perSecond).toFixed(2)}`,
 );
 process.exit(0);
