@@ -28,6 +28,26 @@ afterAll(async () => {
   await sandbox.close();
 });
 
+/** An engine input for a case of a fixture skill, with the defaults these tests share. */
+function caseInput(
+  skill: string,
+  params: Record<string, unknown>,
+  extra: Partial<EngineCaseInput> = {},
+): EngineCaseInput {
+  const loaded = skills.get(skill);
+  if (!loaded) throw new Error(`no fixture skill ${skill}`);
+  return {
+    skill: loaded,
+    params,
+    caseName: `${skill}-case`,
+    executionId: null,
+    timeoutMs: 3_000,
+    logger,
+    secrets: [],
+    ...extra,
+  };
+}
+
 /** Runs one case of a fixture skill, keeping what it reported as it went. */
 async function runCase(
   skill: string,
@@ -40,21 +60,14 @@ async function runCase(
     steps: [] as StepRecord[],
     artifacts: [] as ArtifactFile[],
   };
-  const loaded = skills.get(skill);
-  if (!loaded) throw new Error(`no fixture skill ${skill}`);
-  const outcome = await engine.run({
-    skill: loaded,
-    params,
-    caseName: `${skill}-case`,
-    executionId: null,
-    timeoutMs: 3_000,
-    logger,
-    secrets: [],
-    onLog: (entry) => live.logs.push(entry),
-    onStep: (step) => live.steps.push(step),
-    artifacts: { add: async (file) => void live.artifacts.push(file) },
-    ...extra,
-  });
+  const outcome = await engine.run(
+    caseInput(skill, params, {
+      onLog: (entry) => live.logs.push(entry),
+      onStep: (step) => live.steps.push(step),
+      artifacts: { add: async (file) => void live.artifacts.push(file) },
+      ...extra,
+    }),
+  );
   return { outcome, live };
 }
 
@@ -137,27 +150,12 @@ describe('skill sandbox', () => {
   });
 
   describe('a series of cases', () => {
-    const input = (skill: string, params: Record<string, unknown>, extra: object = {}) => {
-      const loaded = skills.get(skill);
-      if (!loaded) throw new Error(`no fixture skill ${skill}`);
-      return {
-        skill: loaded,
-        params,
-        caseName: `${skill}-case`,
-        executionId: null,
-        timeoutMs: 3_000,
-        logger,
-        secrets: [],
-        ...extra,
-      };
-    };
-
     it('runs cases one after the other on one thread, each reported as its own', async () => {
       const starts: string[] = [];
       const logs: string[] = [];
       const outcomes = await sandbox.runSeries(
         ['one', 'two', 'three'].map((message) =>
-          input(
+          caseInput(
             'echo',
             { message },
             {
@@ -182,7 +180,7 @@ describe('skill sandbox', () => {
       const started: number[] = [];
       const outcomes = await sandbox.runSeries(
         [0, 1, 2].map((index) =>
-          input(
+          caseInput(
             'wait',
             { ms: 20_000 },
             { signal: controller.signal, onStart: () => started.push(index) },
@@ -196,9 +194,9 @@ describe('skill sandbox', () => {
 
     it('goes on with the rest on a fresh thread after it stopped one, keeping what ran', async () => {
       const outcomes = await sandbox.runSeries([
-        input('echo', { message: 'before' }),
-        input('hog', { mode: 'loop' }, { timeoutMs: 300 }),
-        input('echo', { message: 'after' }),
+        caseInput('echo', { message: 'before' }),
+        caseInput('hog', { mode: 'loop' }, { timeoutMs: 300 }),
+        caseInput('echo', { message: 'after' }),
       ]);
       expect(outcomes[0]).toMatchObject({ status: 'passed', outputs: { message: 'before' } });
       expect(outcomes[1]).toMatchObject({ status: 'timeout', error_type: 'timeout' });
