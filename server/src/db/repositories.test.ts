@@ -344,7 +344,8 @@ describe.each(backends)('repositories on $name', (backend) => {
       ledger.close(c!, outcome('passed')),
       // A status the database refuses fails this case's write alone.
       ledger.close(d!, outcome('bogus' as CaseOutcome['status'])),
-      ledger.close(e!, outcome('passed', { metrics: [] })),
+      // Cancelled while it waited its turn in a shared job: it ends cancelled, never having run.
+      ledger.close(e!, outcome('skipped', { metrics: [] }), 'cancelled'),
     ]);
     expect(closed.map((settled) => settled.status)).toEqual([
       'fulfilled',
@@ -358,7 +359,7 @@ describe.each(backends)('repositories on $name', (backend) => {
       'passed',
       'failed',
       'failed',
-      'passed',
+      'skipped',
     ]);
 
     const rows = await handle.db
@@ -371,7 +372,7 @@ describe.each(backends)('repositories on $name', (backend) => {
       ['b', 'done', 'failed'],
       ['c', 'done', 'failed'],
       ['d', 'running', null],
-      ['e', 'done', 'passed'],
+      ['e', 'cancelled', 'skipped'],
     ]);
     expect(rows[1]!.outputs).toEqual({ why: 'broken' });
     const recorded = await handle.db
