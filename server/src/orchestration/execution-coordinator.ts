@@ -455,7 +455,9 @@ export class ExecutionCoordinator {
         continue;
       }
       const queue = queueForCategory(found.skill.definition.category);
-      byQueue.set(queue, [...(byQueue.get(queue) ?? []), row]);
+      const rows = byQueue.get(queue) ?? [];
+      rows.push(row);
+      byQueue.set(queue, rows);
       slots--;
     }
     if (byQueue.size === 0) return;

@@ -300,7 +300,7 @@ async function prepareAttempt(
       row.attempt < row.retries &&
       !signal.aborted;
     if (!retryable) return { retrying: false, ended };
-    await retryLater(job, row, outcome, found.skill.definition.category, deps);
+    await retryLater(job, row, outcome, found.skill.definition.category, log, deps);
     await caseArtifacts?.discard(log);
     return { retrying: true };
   };
@@ -313,6 +313,7 @@ async function retryLater(
   row: CaseRow,
   outcome: CaseOutcome,
   category: SkillCategory,
+  log: Logger,
   deps: CaseRunnerDeps,
 ): Promise<void> {
   const attempt = row.attempt + 1;
@@ -336,12 +337,10 @@ async function retryLater(
     { execution_id: job.execution_id, case_id: job.case_id, attempt },
     { jobId, delay },
   );
-  deps.logger
-    .child(job)
-    .info(
-      { next_attempt: attempt, delay_ms: delay, error: outcome.error_message },
-      'case will be retried',
-    );
+  log.info(
+    { next_attempt: attempt, delay_ms: delay, error: outcome.error_message },
+    'case will be retried',
+  );
 }
 
 /** Records attempts' results in one write, then their artifacts and live events. */
