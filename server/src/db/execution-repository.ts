@@ -10,6 +10,7 @@ import {
   isNull,
   lt,
   not,
+  sql,
   type SQL,
 } from 'drizzle-orm';
 import {
@@ -52,6 +53,24 @@ export interface NewExecution {
   rerunOf?: number | undefined;
 }
 
+/** A case of a run as planned when the run starts. */
+export type PlannedCase = Required<
+  Pick<
+    typeof executionCases.$inferInsert,
+    | 'caseId'
+    | 'name'
+    | 'skillName'
+    | 'skillVersion'
+    | 'params'
+    | 'dependsOn'
+    | 'priority'
+    | 'timeoutSeconds'
+    | 'retries'
+    | 'dispatchOrder'
+    | 'expectedMs'
+  >
+>;
+
 export class ExecutionRepository {
   constructor(private readonly db: Database) {}
 
@@ -72,6 +91,22 @@ export class ExecutionRepository {
       })
       .returning({ id: testExecutions.id });
     return this.get(row!.id);
+  }
+
+  /**
+   * Records a run's cases in one statement with one JSON parameter: as a multi-row VALUES list,
+   * a suite of thousands of cases would be a statement of tens of thousands of parameters, slow
+   * to build and to parse.
+   */
+  async addCases(executionId: number, cases: PlannedCase[]): Promise<void> {
+    await this.db.execute(sql`
+      INSERT INTO ${executionCases} (execution_id, case_id, name, skill_name, skill_version,
+        params, depends_on, priority, timeout_seconds, retries, dispatch_order, expected_ms)
+      SELECT ${executionId}, "caseId", name, "skillName", "skillVersion", params, "dependsOn",
+        priority, "timeoutSeconds", retries, "dispatchOrder", "expectedMs"
+      FROM jsonb_to_recordset(${JSON.stringify(cases)}::jsonb) AS c("caseId" int, name text,
+        "skillName" text, "skillVersion" text, params jsonb, "dependsOn" jsonb, priority int,
+        "timeoutSeconds" int, retries int, "dispatchOrder" int, "expectedMs" int)`);
   }
 
   async find(id: number): Promise<Execution | undefined> {

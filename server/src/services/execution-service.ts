@@ -11,7 +11,7 @@ import type { Database } from '../db/database.js';
 import type { EnvironmentRepository } from '../db/environment-repository.js';
 import { ExecutionRepository } from '../db/execution-repository.js';
 import { CaseRepository } from '../db/case-repository.js';
-import { executionCases, testExecutions, testResults } from '../db/schema.js';
+import { testExecutions, testResults } from '../db/schema.js';
 import { SuiteRepository } from '../db/suite-repository.js';
 import { AppError, isUniqueViolation, notFound } from '../errors.js';
 import type { ExecutionCoordinator } from '../orchestration/execution-coordinator.js';
@@ -154,7 +154,8 @@ export class ExecutionService {
     let execution: Execution;
     try {
       execution = await db.transaction(async (tx) => {
-        const created = await new ExecutionRepository(tx).create({
+        const executions = new ExecutionRepository(tx);
+        const created = await executions.create({
           suiteId: suite.id,
           totalTests: rows.length,
           triggeredBy: body.triggered_by,
@@ -164,9 +165,7 @@ export class ExecutionService {
           idempotencyKey: options.idempotencyKey,
           rerunOf: options.rerunOf,
         });
-        await tx
-          .insert(executionCases)
-          .values(rows.map((row) => ({ ...row, executionId: created.id })));
+        await executions.addCases(created.id, rows);
         return created;
       });
     } catch (error) {
