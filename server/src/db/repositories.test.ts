@@ -276,6 +276,36 @@ describe.each(backends)('repositories on $name', (backend) => {
     });
   });
 
+  it("reads each case's history from its latest 20 results that ran", async () => {
+    const { suite, created } = await suiteOfCases('history', ['steady', 'broke', 'new']);
+    const [steady, broke, fresh] = created.map((c) => ({
+      caseId: c.id,
+      name: c.name,
+      skillName: 'http-check',
+    }));
+    const timed = (status: CaseOutcome['status'], ms: number) =>
+      outcome(status, { execution_time_ms: ms });
+    // 25 runs: the first five (1,000 ms) are older than the 20 the history keeps.
+    for (let run = 0; run < 25; run++) {
+      const { id } = await executions.create({
+        suiteId: suite.id,
+        totalTests: 2,
+        triggeredBy: 'api',
+      });
+      await results.record(id, steady!, timed('passed', run < 5 ? 1_000 : 100));
+      await results.record(id, broke!, timed(run === 24 ? 'error' : 'passed', 40));
+    }
+    // A skipped result did not run: it says nothing about the case's time or health.
+    const last = await executions.create({ suiteId: suite.id, totalTests: 1, triggeredBy: 'api' });
+    await results.record(last.id, broke!, timed('skipped', 0));
+
+    const history = await results.recentResults([steady!.caseId, broke!.caseId, fresh!.caseId]);
+    expect(history.get(steady!.caseId)).toEqual({ failedLastTime: false, averageMs: 100 });
+    expect(history.get(broke!.caseId)).toEqual({ failedLastTime: true, averageMs: 40 });
+    expect(history.has(fresh!.caseId)).toBe(false);
+    expect((await results.recentResults([])).size).toBe(0);
+  });
+
   it('marks an open execution as error and leaves a closed one alone', async () => {
     const suite = await suites.create(suiteBody('err'));
     const execution = await executions.create({

@@ -1,6 +1,7 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { CaseOutcome, CompensationRecord, ResultStatus } from '@webguard/shared';
-import type { Database } from './database.js';
+import type { CaseHistory } from '../orchestration/workflow-graph.js';
+import { rowsOf, type Database } from './database.js';
 import { testMetrics, testResults } from './schema.js';
 
 /** Which case a result belongs to, as the run knew it. */
@@ -37,8 +38,42 @@ export function resultValues(
   };
 }
 
+/** How many of a case's latest results its history is made of. */
+const HISTORY_DEPTH = 20;
+
 export class ResultRepository {
   constructor(private readonly db: Database) {}
+
+  /**
+   * Per case, its latest results that ran (skipped ones left out), read newest first through
+   * the case's index: the cost stays the same however many runs the table holds.
+   */
+  async recentResults(caseIds: number[]): Promise<Map<number, CaseHistory>> {
+    if (caseIds.length === 0) return new Map();
+    const rows = rowsOf<{ case_id: number; average_ms: number | null; failed_last_time: boolean }>(
+      await this.db.execute(sql`
+        SELECT c.id AS case_id, avg(recent.execution_time_ms)::float8 AS average_ms,
+          bool_or(recent.rank = 1 AND recent.status <> 'passed') AS failed_last_time
+        FROM unnest(${`{${caseIds.join(',')}}`}::int[]) AS c(id)
+        CROSS JOIN LATERAL (
+          SELECT status, execution_time_ms, row_number() OVER (ORDER BY id DESC) AS rank
+          FROM ${testResults}
+          WHERE test_case_id = c.id AND status <> 'skipped'
+          ORDER BY id DESC
+          LIMIT ${HISTORY_DEPTH}
+        ) recent
+        GROUP BY c.id`),
+    );
+    return new Map(
+      rows.map((row) => [
+        Number(row.case_id),
+        {
+          failedLastTime: Boolean(row.failed_last_time),
+          averageMs: row.average_ms === null ? null : Number(row.average_ms),
+        },
+      ]),
+    );
+  }
 
   async exists(executionId: number, caseId: number): Promise<boolean> {
     return (await this.statusOf(executionId, caseId)) !== undefined;

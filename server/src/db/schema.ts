@@ -218,6 +218,8 @@ export const testResults = pgTable(
   (table) => [
     index('idx_test_results_status').on(table.status),
     index('idx_test_results_created').on(table.createdAt.desc()),
+    // A case's latest results, read when a run of it starts (dispatch order, shared jobs).
+    index('idx_test_results_case').on(table.testCaseId, table.id),
     // At-least-once job delivery must still write one row per case and run. It also serves
     // lookups by run alone (its leading column), so a second index on execution_id would only
     // slow down every result written.

@@ -1,4 +1,3 @@
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type {
   Execution,
@@ -10,16 +9,12 @@ import type {
 import type { Database } from '../db/database.js';
 import type { EnvironmentRepository } from '../db/environment-repository.js';
 import { ExecutionRepository } from '../db/execution-repository.js';
+import { ResultRepository } from '../db/result-repository.js';
 import { CaseRepository } from '../db/case-repository.js';
-import { testExecutions, testResults } from '../db/schema.js';
 import { SuiteRepository } from '../db/suite-repository.js';
 import { AppError, isUniqueViolation, notFound } from '../errors.js';
 import type { ExecutionCoordinator } from '../orchestration/execution-coordinator.js';
-import {
-  compareDispatchOrder,
-  resolveDependencies,
-  type CaseHistory,
-} from '../orchestration/workflow-graph.js';
+import { compareDispatchOrder, resolveDependencies } from '../orchestration/workflow-graph.js';
 import { EXECUTIONS_QUEUE, jobIds } from '../queues/job-catalog.js';
 import type { SkillRegistry } from '../skills/index.js';
 import type { JobQueues } from '../queues/job-queues.js';
@@ -282,7 +277,9 @@ export class ExecutionService {
       );
     }
     const inRun = new Set(cases.map((testCase) => testCase.name));
-    const history = await this.history(cases.map((testCase) => testCase.id));
+    const history = await new ResultRepository(this.deps.db).recentResults(
+      cases.map((testCase) => testCase.id),
+    );
     const ordered = cases
       .map((testCase) => ({
         testCase,
@@ -307,44 +304,5 @@ export class ExecutionService {
       dispatchOrder: index,
       expectedMs: history.averageMs === null ? null : Math.round(history.averageMs),
     }));
-  }
-
-  /** Per case: did its latest result fail, and how long does it take on average (last 20). */
-  private async history(caseIds: number[]): Promise<Map<number, CaseHistory>> {
-    if (caseIds.length === 0) return new Map();
-    const recent = this.deps.db
-      .select({
-        caseId: testResults.testCaseId,
-        status: testResults.status,
-        ms: testResults.executionTimeMs,
-        rank: sql<number>`row_number() over (partition by ${testResults.testCaseId} order by ${testResults.id} desc)`.as(
-          'rank',
-        ),
-      })
-      .from(testResults)
-      .innerJoin(testExecutions, eq(testExecutions.id, testResults.executionId))
-      .where(and(inArray(testResults.testCaseId, caseIds), sql`${testResults.status} <> 'skipped'`))
-      .as('recent');
-    const rows = await this.deps.db
-      .select({
-        caseId: recent.caseId,
-        averageMs: sql<number | null>`avg(${recent.ms})::float8`,
-        lastFailed: sql<boolean>`bool_or(${recent.rank} = 1 and ${recent.status} <> 'passed')`,
-      })
-      .from(recent)
-      .where(sql`${recent.rank} <= 20`)
-      .groupBy(recent.caseId)
-      .orderBy(desc(recent.caseId));
-    return new Map(
-      rows
-        .filter((row) => row.caseId !== null)
-        .map((row) => [
-          row.caseId!,
-          {
-            failedLastTime: Boolean(row.lastFailed),
-            averageMs: row.averageMs === null ? null : Number(row.averageMs),
-          },
-        ]),
-    );
   }
 }

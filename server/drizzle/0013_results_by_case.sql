@@ -1,0 +1,1 @@
+CREATE INDEX "idx_test_results_case" ON "test_results" USING btree ("test_case_id","id");
