@@ -120,15 +120,25 @@ export class CaseLedger {
 /**
  * Marks the jobs' cases running when each job is its case's current attempt and the case is
  * still queued or running (a redelivered job), returning them with their run's environment.
+ * The cases are found once per statement, each through the (run, case) index, and updated by
+ * key: matching the jobs as a semi-join let the planner, whenever its statistics showed few
+ * running cases, read the whole batch again for every running case of the table. A case whose
+ * attempt moved on meanwhile is returned with its new attempt, which no job of the batch asked
+ * for: the caller treats that job as stale.
  */
 function claimStatement(db: Database) {
   return db
     .update(executionCases)
     .set({ state: 'running', startedAt: sql`coalesce(${executionCases.startedAt}, now())` })
     .where(
-      sql`(${executionCases.executionId}, ${executionCases.caseId}, ${executionCases.attempt}) IN (
-          SELECT * FROM jsonb_to_recordset(${sql.placeholder('jobs')}::jsonb)
-            AS j(execution_id int, case_id int, attempt int))
+      sql`${executionCases.id} = ANY(ARRAY(
+          SELECT found.id
+          FROM jsonb_to_recordset(${sql.placeholder('jobs')}::jsonb)
+            AS j(execution_id int, case_id int, attempt int)
+          CROSS JOIN LATERAL (
+            SELECT c.id FROM execution_cases c
+            WHERE c.execution_id = j.execution_id AND c.case_id = j.case_id
+              AND c.attempt = j.attempt) found))
           AND ${inArray(executionCases.state, ['queued', 'running'])}`,
     )
     .returning({
@@ -144,7 +154,8 @@ function claimStatement(db: Database) {
 
 /**
  * Writes result rows, their metrics and the cases' end states for a batch of closings given
- * as one JSON parameter, all together or not at all.
+ * as one JSON parameter, all together or not at all. Earlier results and the cases are looked
+ * up by key, so the statement never reads a whole table, whatever the planner's statistics say.
  */
 function closeStatement(db: Database) {
   const statement = sql`
@@ -184,15 +195,18 @@ function closeStatement(db: Database) {
         FROM input
         LEFT JOIN inserted ON inserted.execution_id = input."executionId"
           AND inserted.test_case_id = input."testCaseId"
-        LEFT JOIN ${testResults} earlier ON inserted.id IS NULL
-          AND earlier.execution_id = input."executionId"
-          AND earlier.test_case_id = input."testCaseId"
+        LEFT JOIN LATERAL (
+          SELECT id, status, outputs FROM ${testResults}
+          WHERE inserted.id IS NULL AND execution_id = input."executionId"
+            AND test_case_id = input."testCaseId"
+          LIMIT 1) earlier ON true
       ),
       closed AS (
         UPDATE ${executionCases} AS ec
         SET state = results.state, result_status = results.status, outputs = results.outputs,
           finished_at = results.finished_at
-        FROM results WHERE ec.id = results.row_id
+        FROM results
+        WHERE ec.id = results.row_id AND ec.id = ANY(ARRAY(SELECT "rowId" FROM input))
       )
       SELECT row_id, id, status FROM results`;
   return db._.session.prepareQuery<{
