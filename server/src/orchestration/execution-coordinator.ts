@@ -79,11 +79,12 @@ interface Plan {
   closed: ClosedCase[];
 }
 
-/** How many of a run's cases wait, run, or ended without passing. */
+/** How many of a run's cases wait, run, ended without passing, or were cancelled. */
 interface CaseTally {
   pending: number;
   active: number;
   failed: number;
+  cancelled: number;
 }
 
 const emptyPlan = (): Plan => ({
@@ -107,6 +108,7 @@ async function tallyCases(db: Database, executionIds: number[]): Promise<Map<num
       failed: count(
         sql`${executionCases.state} = 'done' AND ${executionCases.resultStatus} IS DISTINCT FROM 'passed'`,
       ),
+      cancelled: count(sql`${executionCases.state} = 'cancelled'`),
     })
     .from(executionCases)
     .where(inArray(executionCases.executionId, executionIds))
@@ -284,7 +286,9 @@ export class ExecutionCoordinator {
   /** Case counts of many runs in one statement, for the callers that asked at the same time. */
   private async tallyAll(executionIds: readonly number[]): Promise<CaseTally[]> {
     const byExecution = await tallyCases(this.deps.db, [...new Set(executionIds)]);
-    return executionIds.map((id) => byExecution.get(id) ?? { pending: 0, active: 0, failed: 0 });
+    return executionIds.map(
+      (id) => byExecution.get(id) ?? { pending: 0, active: 0, failed: 0, cancelled: 0 },
+    );
   }
 
   /** One pass over the execution's cases, inside a transaction holding its row lock. */
@@ -308,6 +312,18 @@ export class ExecutionCoordinator {
     // dependent, a pass only starts the next ready ones: counts and the few rows to start are
     // enough, so a long run does not read all its cases every time one ends.
     const tally = (await tallyCases(tx, [executionId])).get(executionId);
+    // Every case ended and passed (or was skipped without a failure): nothing to start, skip
+    // or undo, so the run closes without reading its cases.
+    if (
+      tally &&
+      tally.pending === 0 &&
+      tally.active === 0 &&
+      tally.failed === 0 &&
+      tally.cancelled === 0
+    ) {
+      plan.finished = await new ExecutionRepository(tx).finalizeIfComplete(executionId);
+      return plan;
+    }
     const onlyStarts =
       tally !== undefined &&
       tally.pending > 0 &&
