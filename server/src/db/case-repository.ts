@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, type SQL } from 'drizzle-orm';
 import type {
   CreateCaseBody,
   ListCasesQuery,
@@ -64,17 +64,7 @@ export class CaseRepository {
     };
   }
 
-  /** The cases a run of the suite executes: enabled ones, highest priority first. */
-  async listRunnable(suiteId: number): Promise<TestCase[]> {
-    const rows = await this.db
-      .select()
-      .from(testCases)
-      .where(and(eq(testCases.suiteId, suiteId), eq(testCases.enabled, true)))
-      .orderBy(desc(testCases.priority), asc(testCases.id));
-    return rows.map(toTestCase);
-  }
-
-  /** Every case of the suite, enabled or not, e.g. to check its dependency graph. */
+  /** Every case of the suite, enabled or not, in the order they were added. */
   async listAll(suiteId: number): Promise<TestCase[]> {
     const rows = await this.db
       .select()

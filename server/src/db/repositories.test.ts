@@ -158,7 +158,7 @@ describe.each(backends)('repositories on $name', (backend) => {
     });
   });
 
-  it('keeps case names unique per suite and lists runnable cases by priority', async () => {
+  it('keeps case names unique per suite and lists them enabled or not', async () => {
     const suite = await suites.create(suiteBody('cases'));
     const low = await cases.create(suite.id, caseBody('low', { params: { url: 'http://x' } }));
     await cases.create(suite.id, caseBody('high', { priority: 5 }));
@@ -166,7 +166,11 @@ describe.each(backends)('repositories on $name', (backend) => {
     await expect(cases.create(suite.id, caseBody('low'))).rejects.toMatchObject({
       statusCode: 409,
     });
-    expect((await cases.listRunnable(suite.id)).map((c) => c.name)).toEqual(['high', 'low']);
+    expect((await cases.listAll(suite.id)).map((c) => [c.name, c.enabled])).toEqual([
+      ['low', true],
+      ['high', true],
+      ['off', false],
+    ]);
     expect(
       (await cases.list(suite.id, { limit: 10, offset: 0, enabled: false })).items.map(
         (c) => c.name,

@@ -369,8 +369,12 @@ describe('cancel, rerun and idempotency', () => {
     const suiteId = await suiteWith({ name: 'rerun' }, [
       { name: 'good', skill_name: 'echo', params: {} },
       { name: 'bad', skill_name: 'fail', params: {} },
+      { name: 'off', skill_name: 'echo', params: {}, enabled: false },
     ]);
     const first = await runToEnd({ suite_id: suiteId });
+    // A disabled case is not part of the run.
+    expect(first.total_tests).toBe(2);
+    expect(first.results.map((r: Result) => r.test_name).sort()).toEqual(['bad', 'good']);
     const rerun = await post(`/api/v1/executions/${first.id}/rerun?only=failed`, {});
     expect(rerun.statusCode).toBe(202);
     const second = await finished(rerun.json().execution_id as number);

@@ -135,12 +135,13 @@ export class ExecutionService {
     }
 
     // 3. Snapshot the cases: edits made after this point do not change this run.
-    let runnable = await this.cases.listRunnable(suite.id);
-    if (options.caseIds)
-      runnable = runnable.filter((testCase) => options.caseIds!.includes(testCase.id));
+    const allCases = await this.cases.listAll(suite.id);
+    const runnable = allCases.filter(
+      (testCase) => testCase.enabled && (!options.caseIds || options.caseIds.includes(testCase.id)),
+    );
     if (runnable.length === 0)
       throw new AppError(422, 'SUITE_EMPTY', `suite "${suite.name}" has no enabled cases to run`);
-    const rows = await this.planCases(suite, runnable);
+    const rows = await this.planCases(suite, allCases, runnable);
     // Nothing is recorded while the job queue is unreachable: the caller retries later instead
     // of finding a run that never started.
     await this.assertQueueReachable();
@@ -255,12 +256,11 @@ export class ExecutionService {
   }
 
   /**
-   * Turns the suite's cases into the run's plan: dependencies resolved to case names (a
-   * dependency on a case outside this run is dropped), retries settled, and a dispatch order
-   * from priority and history.
+   * Turns the run's cases (of all the suite's) into the run's plan: dependencies resolved to
+   * case names (a dependency on a case outside this run is dropped), retries settled, and a
+   * dispatch order from priority and history.
    */
-  private async planCases(suite: Suite, cases: TestCase[]) {
-    const allCases = await this.cases.listAll(suite.id);
+  private async planCases(suite: Suite, allCases: TestCase[], cases: TestCase[]) {
     const { edges, problems } = resolveDependencies(
       allCases.map((testCase) => ({
         name: testCase.name,
