@@ -3,9 +3,10 @@
  * 1,000 no-op jobs through bare BullMQ on the same Redis with the same worker concurrency, in
  * one run, and against BullMQ jobs that each write one result row to PostgreSQL. All three are
  * set up and warmed first (a worker that has been up a while; for WebGuard a suite that has run
- * before, so its quick cases share jobs), then measured in turns, ROUNDS times, and the medians
- * compared: this machine's speed drifts over a run. Usage: npm run build && npm run bench --
- * dispatch [cases] [concurrency] [thread|none] [max_concurrent_tests] [cases_per_job] [rounds]
+ * before, so its quick cases share jobs), run WARM_ROUNDS untimed rounds in turns, then are
+ * measured in turns, ROUNDS times, and the medians compared: this machine's speed drifts over a
+ * run. Usage: npm run build && npm run bench -- dispatch [cases] [concurrency] [thread|none]
+ * [max_concurrent_tests] [cases_per_job] [rounds] [warm_rounds]
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -29,7 +30,12 @@ const ISOLATION = process.argv[4] ?? 'thread';
 const MAX_CONCURRENT_TESTS = Number(process.argv[5] ?? 1000);
 /** WEBGUARD_CASES_PER_JOB: 20 is the default; 1 gives every case a job of its own. */
 const CASES_PER_JOB = Number(process.argv[6] ?? 20);
-const ROUNDS = Number(process.argv[7] ?? 3);
+const ROUNDS = Number(process.argv[7] ?? 5);
+/**
+ * Rounds each side runs, in turns, before the measured ones: a worker that has been up a while
+ * runs code the JIT has optimized, which takes WebGuard's many code paths a few runs to reach.
+ */
+const WARM_ROUNDS = Number(process.argv[8] ?? 3);
 const REDIS_URL = process.env.WEBGUARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** CPU ms a process has used, from /proc (Linux only; clock ticks of 10 ms). */
@@ -268,10 +274,12 @@ const sides = {
 };
 const rounds = { bullmq: [] as Round[], withRow: [] as Round[], webguard: [] as Round[] };
 try {
-  for (let round = 0; round < ROUNDS; round++) {
-    rounds.bullmq.push(await sides.bullmq.round());
-    rounds.withRow.push(await sides.withRow.round());
-    rounds.webguard.push(await sides.webguard.round());
+  for (let round = 0; round < WARM_ROUNDS + ROUNDS; round++) {
+    const measured = round >= WARM_ROUNDS;
+    for (const [name, side] of Object.entries(sides) as [keyof typeof rounds, Side][]) {
+      const result = await side.round();
+      if (measured) rounds[name].push(result);
+    }
   }
 } finally {
   for (const side of Object.values(sides)) await side.close();
@@ -297,6 +305,6 @@ console.log(
   `WebGuard: ${ours.perSecond.toFixed(0)} cases/s (rounds: ${each(rounds.webguard)}), p95 queue-to-start ${ours.p95Ms.toFixed(0)} ms, ${cpu(ours)}`,
 );
 console.log(
-  `dispatch: ${CASES} cases, concurrency ${CONCURRENCY}, isolation ${ISOLATION}, max_concurrent_tests ${MAX_CONCURRENT_TESTS}, cases_per_job ${CASES_PER_JOB}, medians of ${ROUNDS} rounds: webguard=${ours.perSecond.toFixed(0)}/s webguard_first_run=${first.perSecond.toFixed(0)}/s bullmq=${baseline.perSecond.toFixed(0)}/s bullmq_with_row=${durable.perSecond.toFixed(0)}/s ratio_vs_bullmq_with_row=${(ours.perSecond / durable.perSecond).toFixed(2)} p95_queue_to_start=${ours.p95Ms.toFixed(0)}ms ratio=${(ours.perSecond / baseline.perSecond).toFixed(2)}`,
+  `dispatch: ${CASES} cases, concurrency ${CONCURRENCY}, isolation ${ISOLATION}, max_concurrent_tests ${MAX_CONCURRENT_TESTS}, cases_per_job ${CASES_PER_JOB}, medians of ${ROUNDS} rounds after ${WARM_ROUNDS} warm-up rounds: webguard=${ours.perSecond.toFixed(0)}/s webguard_first_run=${first.perSecond.toFixed(0)}/s bullmq=${baseline.perSecond.toFixed(0)}/s bullmq_with_row=${durable.perSecond.toFixed(0)}/s ratio_vs_bullmq_with_row=${(ours.perSecond / durable.perSecond).toFixed(2)} p95_queue_to_start=${ours.p95Ms.toFixed(0)}ms ratio=${(ours.perSecond / baseline.perSecond).toFixed(2)}`,
 );
 process.exit(0);
