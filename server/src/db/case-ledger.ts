@@ -120,11 +120,11 @@ export class CaseLedger {
 /**
  * Marks the jobs' cases running when each job is its case's current attempt and the case is
  * still queued or running (a redelivered job), returning them with their run's environment.
- * The cases are found once per statement, each through the (run, case) index, and updated by
- * key: matching the jobs as a semi-join let the planner, whenever its statistics showed few
- * running cases, read the whole batch again for every running case of the table. A case whose
- * attempt moved on meanwhile is returned with its new attempt, which no job of the batch asked
- * for: the caller treats that job as stale.
+ * The batch's cases are found once, before the update, which then takes them by key: matching
+ * the jobs as a semi-join let the planner, whenever its statistics showed few running cases,
+ * read the whole batch again for every running case of the table. A case whose attempt moved on
+ * meanwhile is returned with its new attempt, which no job of the batch asked for: the caller
+ * treats that job as stale.
  */
 function claimStatement(db: Database) {
   return db
@@ -154,8 +154,9 @@ function claimStatement(db: Database) {
 
 /**
  * Writes result rows, their metrics and the cases' end states for a batch of closings given
- * as one JSON parameter, all together or not at all. Earlier results and the cases are looked
- * up by key, so the statement never reads a whole table, whatever the planner's statistics say.
+ * as one JSON parameter, all together or not at all. An earlier result is looked up only for a
+ * case whose insert met one, and the cases are updated through their keys: the statement used
+ * to hash the whole results table and the whole cases table on every batch.
  */
 function closeStatement(db: Database) {
   const statement = sql`
