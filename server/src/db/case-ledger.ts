@@ -122,9 +122,9 @@ export class CaseLedger {
  * still queued or running (a redelivered job), returning them with their run's environment.
  * The batch's cases are found once, before the update, which then takes them by key: matching
  * the jobs as a semi-join let the planner, whenever its statistics showed few running cases,
- * read the whole batch again for every running case of the table. A case whose attempt moved on
- * meanwhile is returned with its new attempt, which no job of the batch asked for: the caller
- * treats that job as stale.
+ * read the whole batch again for every running case of the table. The job's attempt is checked
+ * again on the row as updated, so a case whose attempt moved on meanwhile (a retry queued by the
+ * worker of an earlier delivery) is left alone.
  */
 function claimStatement(db: Database) {
   return db
@@ -139,6 +139,11 @@ function claimStatement(db: Database) {
             SELECT c.id FROM execution_cases c
             WHERE c.execution_id = j.execution_id AND c.case_id = j.case_id
               AND c.attempt = j.attempt) found))
+          AND (${executionCases.executionId} || '/' || ${executionCases.caseId} || '/' ||
+            ${executionCases.attempt}) = ANY(ARRAY(
+              SELECT j.execution_id || '/' || j.case_id || '/' || j.attempt
+              FROM jsonb_to_recordset(${sql.placeholder('jobs')}::jsonb)
+                AS j(execution_id int, case_id int, attempt int)))
           AND ${inArray(executionCases.state, ['queued', 'running'])}`,
     )
     .returning({

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eq, inArray } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseOutcome } from '@webguard/shared';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.js';
@@ -327,6 +327,53 @@ describe.each(backends)('repositories on $name', (backend) => {
       'could not queue: Redis is down',
     );
   });
+
+  it.skipIf(backend.name === 'PGlite')(
+    'leaves a case alone whose attempt moved on while its claim waited for the row',
+    async () => {
+      const { suite, created } = await suiteOfCases('claim-race', ['r']);
+      const execution = await executions.create({
+        suiteId: suite.id,
+        totalTests: 1,
+        triggeredBy: 'api',
+      });
+      const [row] = await handle.db
+        .insert(executionCases)
+        .values({
+          executionId: execution.id,
+          caseId: created[0]!.id,
+          name: 'r',
+          skillName: 'http-check',
+          timeoutSeconds: 30,
+          state: 'running',
+        })
+        .returning();
+      const ledger = new CaseLedger(handle.db);
+      let claim: ReturnType<CaseLedger['claim']> | undefined;
+      // The worker of the first delivery queues a retry while a redelivery of that attempt claims.
+      await handle.db.transaction(async (tx) => {
+        await tx
+          .update(executionCases)
+          .set({ attempt: 1, state: 'queued' })
+          .where(eq(executionCases.id, row!.id));
+        claim = ledger.claim({ execution_id: execution.id, case_id: row!.caseId, attempt: 0 });
+        for (let waited = 0; ; waited++) {
+          const { rows } = (await handle.db.execute(
+            sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+          )) as unknown as { rows: { n: number }[] };
+          if (rows[0]!.n > 0) break;
+          if (waited > 200) throw new Error('the claim never waited for the row');
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      });
+      expect(await claim).toBeNull();
+      const [after] = await handle.db
+        .select()
+        .from(executionCases)
+        .where(eq(executionCases.id, row!.id));
+      expect(after).toMatchObject({ state: 'queued', attempt: 1, startedAt: null });
+    },
+  );
 
   it('claims and closes cases in batches, each result written once', async () => {
     const names = ['a', 'b', 'c', 'd', 'e'];
