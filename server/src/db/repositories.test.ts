@@ -328,9 +328,9 @@ describe.each(backends)('repositories on $name', (backend) => {
     );
   });
 
-  it.skipIf(backend.name === 'PGlite')(
-    'leaves a case alone whose attempt moved on while its claim waited for the row',
-    async () => {
+  // Two connections at once: the embedded database has one.
+  if (backend.name === 'PostgreSQL')
+    it('leaves a case alone whose attempt moved on while its claim waited for the row', async () => {
       const { suite, created } = await suiteOfCases('claim-race', ['r']);
       const execution = await executions.create({
         suiteId: suite.id,
@@ -372,8 +372,7 @@ describe.each(backends)('repositories on $name', (backend) => {
         .from(executionCases)
         .where(eq(executionCases.id, row!.id));
       expect(after).toMatchObject({ state: 'queued', attempt: 1, startedAt: null });
-    },
-  );
+    });
 
   it('claims and closes cases in batches, each result written once', async () => {
     const names = ['a', 'b', 'c', 'd', 'e'];
