@@ -103,9 +103,9 @@ export default tseslint.config(
           patterns: [
             {
               regex:
-                '^(@webguard/server(/.*)?|(\\.\\./)+server/(?!src/engine/index\\.js$|test/support/).*)$',
+                '^(@webguard/server(/.*)?|(\\.\\./)+server/(?!src/engine/(browser/)?index\\.js$|test/support/).*)$',
               message:
-                'Skill tests run a skill through the engine and its test support, and use no other server code.',
+                'Skill tests run a skill through the engine (its browser support included) and its test support, and use no other server code.',
             },
           ],
         },

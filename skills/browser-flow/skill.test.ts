@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaseOutcome } from '@webguard/shared';
-import { BrowserPool, runCase } from '../../server/src/engine/index.js';
+import { BrowserPool } from '../../server/src/engine/browser/index.js';
+import { runCase } from '../../server/src/engine/index.js';
 import { html, MemorySink, PNG_SIGNATURE } from '../../server/test/support/browser.js';
 import { closedPort } from '../../server/test/support/closed-port.js';
 import { startFixtureServer } from '../../server/test/support/fixture-server.js';

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findChromium } from '../../../server/src/engine/index.js';
+import { findChromium } from '../../../server/src/engine/browser/index.js';
 import { html } from '../../../server/test/support/browser.js';
 import { startFixtureServer } from '../../../server/test/support/fixture-server.js';
 import { freePort } from '../../../server/test/support/redis-helpers.js';

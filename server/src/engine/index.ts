@@ -1,3 +1,5 @@
+// Browser support is not re-exported here: it loads Playwright, which takes about half a second,
+// so only the code that drives a browser imports `./browser/index.js`.
 export { describeLimit, runCase, type RunCaseInput } from './run-case.js';
 export { runCompensation, type RunCompensationInput } from './run-compensation.js';
 export {
@@ -26,10 +28,4 @@ export {
 } from './check-params.js';
 export { toJsonObject, type JsonObjectResult } from './to-json-object.js';
 export { createMasker, maskJson, MASK } from './masking.js';
-export {
-  BrowserPool,
-  BrowserUnavailableError,
-  findChromium,
-  type BrowserPoolOptions,
-} from './browser/index.js';
 export type { ArtifactFile, ArtifactSink } from './artifact-sink.js';

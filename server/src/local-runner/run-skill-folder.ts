@@ -11,7 +11,7 @@ import {
   type RunEvent,
   type RunEventDraft,
 } from '@webguard/shared';
-import { BrowserPool, runCase, type ArtifactFile, type ArtifactSink } from '../engine/index.js';
+import { runCase, type ArtifactFile, type ArtifactSink } from '../engine/index.js';
 import type { FrameSink } from '../engine/browser/index.js';
 import { createSkillImporter } from '../skills/import-skill-module.js';
 import { SKILL_FILES, loadFolder, type LoadedSkill } from '../skills/load-skills.js';
@@ -170,9 +170,11 @@ export async function runSkillFolder(options: RunSkillFolderOptions): Promise<Ca
     }),
   );
   const { definition } = loaded.skill;
+  // Playwright is loaded for browser skills only: it takes about half a second to import, which
+  // every other command (`webguard --help` too) would otherwise pay.
   const browsers =
     definition.category === 'browser'
-      ? new BrowserPool({
+      ? new (await import('../engine/browser/browser-pool.js')).BrowserPool({
           headless: !options.headed,
           ...(options.chromiumPath ? { chromiumPath: options.chromiumPath } : {}),
         })
