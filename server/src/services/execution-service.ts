@@ -76,11 +76,13 @@ export class ExecutionService {
   private readonly suites: SuiteRepository;
   private readonly cases: CaseRepository;
   private readonly executions: ExecutionRepository;
+  private readonly results: ResultRepository;
 
   constructor(private readonly deps: ExecutionServiceDeps) {
     this.suites = new SuiteRepository(deps.db);
     this.cases = new CaseRepository(deps.db);
     this.executions = new ExecutionRepository(deps.db);
+    this.results = new ResultRepository(deps.db);
   }
 
   /** Starts a run in its own trace span; every job of the run continues that trace. */
@@ -277,9 +279,7 @@ export class ExecutionService {
       );
     }
     const inRun = new Set(cases.map((testCase) => testCase.name));
-    const history = await new ResultRepository(this.deps.db).recentResults(
-      cases.map((testCase) => testCase.id),
-    );
+    const history = await this.results.recentResults(cases.map((testCase) => testCase.id));
     const ordered = cases
       .map((testCase) => ({
         testCase,
