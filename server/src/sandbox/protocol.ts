@@ -13,7 +13,7 @@ import {
 
 /**
  * The messages between a worker and the sandbox thread that runs one case at a time for it:
- * a series of tasks, run one after the other, each reported as it goes.
+ * series of tasks, run one after the other, each task reported as it goes, in order.
  * Both ends are this package, but a skill can post on the thread's port too, so what the
  * worker receives is checked like any other input.
  */
@@ -58,11 +58,23 @@ export interface CompensateTask extends TaskBase {
 
 export type SandboxTask = RunTask | CompensateTask;
 
+/** What a sandbox thread is started with. */
+export interface ThreadData {
+  /**
+   * Series the thread was handed and has not finished; it counts one down once it has sent the
+   * last message of a series, so the worker knows it is free before it has read them all.
+   */
+  unfinished: Int32Array;
+}
+
 export type ToThread =
-  /** Tasks to run one after the other; those at the `cancelled` positions are not started. */
-  | { type: 'tasks'; tasks: SandboxTask[]; cancelled: number[] }
-  /** Stops the tasks at these positions of the series if one runs, or keeps them from starting. */
-  | { type: 'cancel'; indexes: number[] }
+  /**
+   * A series of tasks to run one after the other, after those handed before; the tasks at the
+   * `cancelled` positions are not started.
+   */
+  | { type: 'tasks'; series: number; tasks: SandboxTask[]; cancelled: number[] }
+  /** Stops the series' tasks at these positions if one runs, or keeps them from starting. */
+  | { type: 'cancel'; series: number; indexes: number[] }
   | { type: 'ping'; nonce: number }
   | { type: 'reply'; request: number; value?: boolean; error?: string };
 

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { pino, type Logger } from 'pino';
 import { SkillError, type CompensationRecord, type SkillDefinition } from '@webguard/shared';
 // Modules, not the engine's index: that would import Playwright into threads that never need it.
@@ -18,6 +18,7 @@ import type {
   RunTask,
   SandboxTask,
   SkillFileRef,
+  ThreadData,
   ToThread,
 } from './protocol.js';
 
@@ -30,14 +31,17 @@ import type {
 if (!parentPort) throw new Error('sandbox-thread runs only as a worker thread');
 const port = parentPort;
 const post = (message: FromThread): void => port.postMessage(message);
+const { unfinished } = workerData as ThreadData;
 
-/** The series being run: its position, the cancel of the task there, and later cancels. */
+/** A series handed over: its position, the cancel of the task running there, later cancels. */
 interface Series {
   index: number;
   running?: AbortController;
   cancelled: Set<number>;
 }
-let series: Series | undefined;
+/** Series handed over and not finished, by id; they run one after the other. */
+const handed = new Map<number, Series>();
+let lastSeries: Promise<void> = Promise.resolve();
 const answers = new Map<
   number,
   { resolve: (value: boolean) => void; reject: (e: Error) => void }
@@ -55,15 +59,27 @@ function ask(message: (request: number) => FromThread): Promise<boolean> {
 
 port.on('message', (message: ToThread) => {
   switch (message.type) {
-    case 'tasks':
-      void performSeries(message.tasks, message.cancelled);
+    case 'tasks': {
+      const series: Series = { index: 0, cancelled: new Set(message.cancelled) };
+      handed.set(message.series, series);
+      // A bug that escapes a series ends the thread, as an uncaught error, for the worker to see.
+      lastSeries = lastSeries
+        .then(() => performSeries(message.series, series, message.tasks))
+        .catch((error: unknown) => {
+          setImmediate(() => {
+            throw error;
+          });
+        });
       return;
-    case 'cancel':
+    }
+    case 'cancel': {
+      const series = handed.get(message.series);
       for (const index of message.indexes) {
-        if (index === series?.index) series.running?.abort();
+        if (series?.running && index === series.index) series.running.abort();
         else series?.cancelled.add(index);
       }
       return;
+    }
     case 'ping':
       post({ type: 'pong', nonce: message.nonce });
       return;
@@ -168,9 +184,7 @@ function loggerAt(level: string): Logger {
   return logger;
 }
 
-async function performSeries(tasks: SandboxTask[], cancelled: number[]): Promise<void> {
-  const current: Series = { index: 0, cancelled: new Set(cancelled) };
-  series = current;
+async function performSeries(id: number, current: Series, tasks: SandboxTask[]): Promise<void> {
   try {
     for (const [index, task] of tasks.entries()) {
       // Cancels sent while the previous task ran are read before the next one starts.
@@ -187,9 +201,11 @@ async function performSeries(tasks: SandboxTask[], cancelled: number[]): Promise
       } else {
         post({ type: 'compensated', record: await performCompensation(task) });
       }
+      current.running = undefined;
     }
   } finally {
-    series = undefined;
+    handed.delete(id);
+    Atomics.sub(unfinished, 0, 1);
   }
 }
 

@@ -139,11 +139,17 @@ describe('skill sandbox', () => {
 
   it('stops a busy skill that is cancelled', async () => {
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 300);
+    // Cancelled once it is in its loop: the step before it has ended.
     const { outcome } = await runCase(
       'hog',
       { mode: 'loop' },
-      { timeoutMs: 60_000, signal: controller.signal },
+      {
+        timeoutMs: 60_000,
+        signal: controller.signal,
+        onStep: (step) => {
+          if (step.name === 'warm up') setTimeout(() => controller.abort(), 100);
+        },
+      },
     );
     expect(outcome).toMatchObject({ status: 'error', error_type: 'system' });
     expect(outcome.error_message).toMatch(/^cancelled; .*did not stop/);

@@ -329,7 +329,10 @@ export class SkillSandbox implements CaseEngine {
     };
   }
 
-  /** An idle healthy thread, or a new one. */
+  /**
+   * The oldest healthy thread that is free, or a new one: work goes to the fewest threads, whose
+   * code is then the most optimized, and the rest go idle and are stopped.
+   */
   private acquire(): ThreadHandle {
     if (this.closed) throw new Error('the skill sandbox is closed: the worker is shutting down');
     for (const thread of this.threads) if (thread.available) return thread;
@@ -354,7 +357,7 @@ export class SkillSandbox implements CaseEngine {
     const now = Date.now();
     let kept = 0;
     for (const thread of this.threads) {
-      if (!thread.available) continue;
+      if (!thread.idle) continue;
       if (kept < this.warmThreads) {
         kept++;
         continue;
