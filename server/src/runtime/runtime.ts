@@ -37,7 +37,6 @@ import {
 } from '../queues/job-catalog.js';
 import { JobQueues } from '../queues/job-queues.js';
 import { connectRedis, pingRedis, type RedisHandle } from '../redis/index.js';
-import { BrowserHost, BrowserPool } from '../engine/browser/index.js';
 import { InProcessEngine, SkillSandbox, type CaseEngine } from '../sandbox/index.js';
 import { ExecutionService } from '../services/execution-service.js';
 import { ScheduleService } from '../services/schedule-service.js';
@@ -283,7 +282,7 @@ export async function startRuntime(
       ) as Record<QueueName, number>;
       // One Chromium for this process's browser cases; the engine is closed after the workers
       // have drained.
-      const engine = createCaseEngine(config, served.includes('browser'), logger);
+      const engine = await createCaseEngine(config, served.includes('browser'), logger);
       closers.push(() => engine.close());
       const pool = startWorkerPool({
         queues: served,
@@ -453,11 +452,22 @@ export async function startRuntime(
   }
 }
 
-/** How this worker runs skill code: in sandbox threads unless configured otherwise. */
-function createCaseEngine(config: Config, browsers: boolean, logger: Logger): CaseEngine {
+/**
+ * How this worker runs skill code: in sandbox threads unless configured otherwise. Playwright
+ * takes seconds to load on a small machine, so only a worker that serves browser cases loads it.
+ */
+async function createCaseEngine(
+  config: Config,
+  browsers: boolean,
+  logger: Logger,
+): Promise<CaseEngine> {
   const browserOptions = { ...config.browser, logger };
+  const browser = browsers ? await import('../engine/browser/index.js') : undefined;
   if (config.skillIsolation.mode === 'none')
-    return new InProcessEngine(browsers ? new BrowserPool(browserOptions) : undefined);
-  const browser = browsers ? new BrowserHost(browserOptions) : undefined;
-  return new SkillSandbox({ memoryMb: config.skillIsolation.memoryMb, browser, logger });
+    return new InProcessEngine(browser && new browser.BrowserPool(browserOptions));
+  return new SkillSandbox({
+    memoryMb: config.skillIsolation.memoryMb,
+    browser: browser && new browser.BrowserHost(browserOptions),
+    logger,
+  });
 }
