@@ -541,13 +541,17 @@ export class ExecutionCoordinator {
 
   private async carryOut(executionId: number, plan: Plan): Promise<void> {
     const { queues, cancelBus, logger, events } = this.deps;
-    // Awaited so that a run's clients see it queued and started before its cases start.
-    if (plan.started)
-      await events?.publish({ type: 'execution.started', execution_id: executionId });
+    // Published in this order in one turn, so they go out together, and awaited so that a run's
+    // clients see it started and its cases queued before any case starts.
+    const started =
+      plan.started && events?.publish({ type: 'execution.started', execution_id: executionId });
     for (const { row, outcome } of plan.closed) this.publishClosed(row, outcome);
     const dispatched = plan.dispatch.flatMap(({ rows }) => rows);
     if (events)
-      await Promise.all(dispatched.map((row) => events.publish(caseQueuedEvent(row, row.attempt))));
+      await Promise.all([
+        started,
+        ...dispatched.map((row) => events.publish(caseQueuedEvent(row, row.attempt))),
+      ]);
     for (const queue of new Set(plan.dispatch.map((job) => job.queue))) {
       const jobs = plan.dispatch.filter((job) => job.queue === queue);
       const casePriority = (rows: CaseRow[]) =>
