@@ -33,13 +33,16 @@ interface Closing {
 
 const caseKey = (executionId: number, caseId: number | null) => `${executionId}/${caseId}`;
 
+/** A case's attempt, claimed by the queue job (its id) that carries it. */
+export type CaseClaim = RunCaseJob & { job_id: string };
+
 /**
  * The case runner's writes to a run's case rows, batched across the cases this worker runs at
  * once: each claim and each close is one statement (one transaction) for all the cases that
  * reached that point while the previous batch was being written.
  */
 export class CaseLedger {
-  private readonly claims: DataLoader<RunCaseJob, ClaimedCase | null>;
+  private readonly claims: DataLoader<CaseClaim, ClaimedCase | null>;
   private readonly closings: DataLoader<Closing, ClosedCase>;
 
   private readonly claimStatement: ReturnType<typeof claimStatement>;
@@ -54,10 +57,10 @@ export class CaseLedger {
   }
 
   /**
-   * Marks the case running if the job is its current attempt and it is still queued or running
-   * (a redelivered job); null when the job is stale.
+   * Marks the case running if the job is its current attempt, in the job it was last queued in,
+   * and it is still queued or running (a redelivered job); null when the job is stale.
    */
-  async claim(job: RunCaseJob): Promise<ClaimedCase | null> {
+  async claim(job: CaseClaim): Promise<ClaimedCase | null> {
     return this.claims.load(job);
   }
 
@@ -74,16 +77,17 @@ export class CaseLedger {
     return this.closings.load({ row, outcome, state, finishedAt: new Date() });
   }
 
-  private async claimAll(jobs: readonly RunCaseJob[]): Promise<(ClaimedCase | null)[]> {
+  private async claimAll(jobs: readonly CaseClaim[]): Promise<(ClaimedCase | null)[]> {
     const claimed = await this.claimStatement.execute({ jobs: JSON.stringify(jobs) });
     const byJob = new Map(
       claimed.map(({ environmentId, ...row }) => [
-        `${caseKey(row.executionId, row.caseId)}/${row.attempt}`,
+        `${caseKey(row.executionId, row.caseId)}/${row.attempt}/${row.jobId}`,
         { row, environmentId },
       ]),
     );
     return jobs.map(
-      (job) => byJob.get(`${caseKey(job.execution_id, job.case_id)}/${job.attempt}`) ?? null,
+      (job) =>
+        byJob.get(`${caseKey(job.execution_id, job.case_id)}/${job.attempt}/${job.job_id}`) ?? null,
     );
   }
 
@@ -118,13 +122,15 @@ export class CaseLedger {
 }
 
 /**
- * Marks the jobs' cases running when each job is its case's current attempt and the case is
- * still queued or running (a redelivered job), returning them with their run's environment.
+ * Marks the jobs' cases running when each job is its case's current attempt, and the job the
+ * case was last queued in (a case the reaper queued again in a job of its own is not run by its
+ * lost shared job turning up after all), and the case is still queued or running (a redelivered
+ * job), returning them with their run's environment.
  * The batch's cases are found once, before the update, which then takes them by key: matching
  * the jobs as a semi-join let the planner, whenever its statistics showed few running cases,
- * read the whole batch again for every running case of the table. The job's attempt is checked
- * again on the row as updated, so a case whose attempt moved on meanwhile (a retry queued by the
- * worker of an earlier delivery) is left alone.
+ * read the whole batch again for every running case of the table. The job's attempt and id are
+ * checked again on the row as updated, so a case whose attempt or job moved on
+ * meanwhile (a retry queued by the worker of an earlier delivery, the reaper) is left alone.
  */
 function claimStatement(db: Database) {
   return db
@@ -134,16 +140,16 @@ function claimStatement(db: Database) {
       sql`${executionCases.id} = ANY(ARRAY(
           SELECT found.id
           FROM jsonb_to_recordset(${sql.placeholder('jobs')}::jsonb)
-            AS j(execution_id int, case_id int, attempt int)
+            AS j(execution_id int, case_id int, attempt int, job_id text)
           CROSS JOIN LATERAL (
             SELECT c.id FROM execution_cases c
             WHERE c.execution_id = j.execution_id AND c.case_id = j.case_id
-              AND c.attempt = j.attempt) found))
+              AND c.attempt = j.attempt AND c.job_id = j.job_id) found))
           AND (${executionCases.executionId} || '/' || ${executionCases.caseId} || '/' ||
-            ${executionCases.attempt}) = ANY(ARRAY(
-              SELECT j.execution_id || '/' || j.case_id || '/' || j.attempt
+            ${executionCases.attempt} || '/' || ${executionCases.jobId}) = ANY(ARRAY(
+              SELECT j.execution_id || '/' || j.case_id || '/' || j.attempt || '/' || j.job_id
               FROM jsonb_to_recordset(${sql.placeholder('jobs')}::jsonb)
-                AS j(execution_id int, case_id int, attempt int)))
+                AS j(execution_id int, case_id int, attempt int, job_id text)))
           AND ${inArray(executionCases.state, ['queued', 'running'])}`,
     )
     .returning({

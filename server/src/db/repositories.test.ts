@@ -346,6 +346,7 @@ describe.each(backends)('repositories on $name', (backend) => {
           skillName: 'http-check',
           timeoutSeconds: 30,
           state: 'running',
+          jobId: 'race-job',
         })
         .returning();
       const ledger = new CaseLedger(handle.db);
@@ -356,7 +357,12 @@ describe.each(backends)('repositories on $name', (backend) => {
           .update(executionCases)
           .set({ attempt: 1, state: 'queued' })
           .where(eq(executionCases.id, row!.id));
-        claim = ledger.claim({ execution_id: execution.id, case_id: row!.caseId, attempt: 0 });
+        claim = ledger.claim({
+          execution_id: execution.id,
+          case_id: row!.caseId,
+          attempt: 0,
+          job_id: 'race-job',
+        });
         for (let waited = 0; ; waited++) {
           const { rows } = (await handle.db.execute(
             sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
@@ -390,23 +396,28 @@ describe.each(backends)('repositories on $name', (backend) => {
         skillName: 'http-check',
         timeoutSeconds: 30,
         state: 'queued',
+        jobId: 'shared-job',
       })),
     );
-    const job = (caseId: number, attempt = 0) => ({
+    const job = (caseId: number, attempt = 0, jobId = 'shared-job') => ({
       execution_id: execution.id,
       case_id: caseId,
       attempt,
+      job_id: jobId,
     });
     const ledger = new CaseLedger(handle.db);
 
-    // Claimed together: the current attempts run; a stale attempt and an unknown case do not.
+    // Claimed together: the current attempts run; a stale attempt, a job the case is no longer
+    // queued in (the reaper queued it again in its own) and an unknown case do not.
     const claims = await Promise.all([
       ...created.map((c) => ledger.claim(job(c.id))),
       ledger.claim(job(created[0]!.id, 1)),
+      ledger.claim(job(created[1]!.id, 0, 'lost-job')),
       ledger.claim(job(999_999)),
     ]);
     expect(claims.map((claim) => claim?.row.state ?? null)).toEqual([
       ...names.map(() => 'running'),
+      null,
       null,
       null,
     ]);

@@ -88,10 +88,15 @@ interface EndedAttempt {
 /**
  * Runs one attempt of one case and records what happened. BullMQ may deliver the job twice
  * (a stalled worker, a retried write), so the case's row decides: an attempt that is no longer
- * the current one, or a case already ended, is not run again.
+ * the current one, a job the case is no longer queued in, or a case already ended, is not run
+ * again.
  */
-export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise<CaseJobResult> {
-  const [result] = await runAttempts(job.execution_id, [job], deps);
+export async function runCaseJob(
+  job: RunCaseJob,
+  jobId: string,
+  deps: CaseRunnerDeps,
+): Promise<CaseJobResult> {
+  const [result] = await runAttempts(job.execution_id, [job], jobId, deps);
   return result!;
 }
 
@@ -102,20 +107,23 @@ export async function runCaseJob(job: RunCaseJob, deps: CaseRunnerDeps): Promise
  */
 export async function runCasesJob(
   job: RunCasesJob,
+  jobId: string,
   deps: CaseRunnerDeps,
 ): Promise<CaseJobResult[]> {
-  return runAttempts(job.execution_id, job.cases, deps);
+  return runAttempts(job.execution_id, job.cases, jobId, deps);
 }
 
 async function runAttempts(
   executionId: number,
   attempts: readonly { case_id: number; attempt: number }[],
+  jobId: string,
   deps: CaseRunnerDeps,
 ): Promise<CaseJobResult[]> {
   const jobs = attempts.map(({ case_id, attempt }) => ({
     execution_id: executionId,
     case_id,
     attempt,
+    job_id: jobId,
   }));
   // 1. Claim them together: only current attempts of cases still queued or running run. From
   //    here a cancel from any process reaches each of them, running or waiting its turn.

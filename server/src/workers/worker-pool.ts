@@ -43,13 +43,19 @@ export interface WorkerPool {
   close(): Promise<void>;
 }
 
+/** A case job's id, which its cases were queued under; every case job is added with one. */
+function jobIdOf(job: Job): string {
+  if (!job.id) throw new Error(`a ${job.name} job has no id, so no case can be claimed for it`);
+  return job.id;
+}
+
 /** The processor of each job kind: parse the payload with its schema, then act. */
 function processJob(job: Job, deps: WorkerDeps): Promise<unknown> {
   switch (job.name as JobName) {
     case 'run-case':
-      return runCaseJob(RunCaseJob.parse(job.data), deps);
+      return runCaseJob(RunCaseJob.parse(job.data), jobIdOf(job), deps);
     case 'run-cases':
-      return runCasesJob(RunCasesJob.parse(job.data), deps);
+      return runCasesJob(RunCasesJob.parse(job.data), jobIdOf(job), deps);
     case 'compensate-case':
       return compensateCaseJob(CompensateCaseJob.parse(job.data), deps);
     case 'advance-execution':
