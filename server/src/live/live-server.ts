@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Logger } from 'pino';
 import { Server } from 'socket.io';
@@ -38,6 +39,23 @@ export interface LiveServer {
   close(): Promise<void>;
 }
 
+/** How long clients get to answer the closing handshake before their connection is cut. */
+const CLOSE_GRACE_MS = 2_000;
+
+/** Waits for the connections to close, up to `graceMs`, then destroys those still open. */
+async function closeUpgraded(sockets: Set<Duplex>, graceMs: number): Promise<void> {
+  const closed = [...sockets].map(
+    (socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(closed),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+  ]);
+  clearTimeout(timer);
+  for (const socket of sockets) socket.destroy();
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -60,6 +78,14 @@ export async function startLiveServer(options: LiveServerOptions): Promise<LiveS
     adapter: createAdapter(adapterPub, adapterSub, { key: keys.adapter }),
   });
   const live = io.of(LIVE_NAMESPACE);
+  // The connections upgraded to WebSocket, to end those whose client never answers the closing
+  // handshake: the HTTP server's close waits for every one of them (30 s, ws's limit, each).
+  const upgraded = new Set<Duplex>();
+  const track = (_request: unknown, socket: Duplex): void => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+  };
+  options.httpServer.on('upgrade', track);
 
   // 2. Relays: each run's events per client, frames and execution events to rooms.
   const reader = redis.createConnection('live-reader');
@@ -161,6 +187,8 @@ export async function startLiveServer(options: LiveServerOptions): Promise<LiveS
       live.local.disconnectSockets(true);
       io.engine.close();
       await Promise.allSettled([live.adapter.close(), io.of('/').adapter.close()]);
+      options.httpServer.off('upgrade', track);
+      await closeUpgraded(upgraded, CLOSE_GRACE_MS);
       for (const connection of [adapterPub, adapterSub, reader, subscriber, executionsSubscriber])
         connection.disconnect();
     },

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { RunEvent } from '@webguard/shared';
 import { Redis } from 'ioredis';
@@ -257,6 +258,35 @@ describe('live run events', () => {
     expect(end).toMatchObject({ status: 'passed' });
     expectContiguous(reader.events);
   });
+
+  // Timed out at 20 s: the HTTP server used to wait 30 s for such a connection.
+  it(
+    'shuts down without waiting long for a client that never answers the closing handshake',
+    { timeout: 20_000 },
+    async () => {
+      const config = loadConfig({ ...t.env, PORT: String(await closedPort()) });
+      const api = await startRuntime(
+        config,
+        { api: true, workers: [], listen: true },
+        createLogger(config, 'test'),
+      );
+      const { hostname, port, host } = new URL(api.url!);
+      const silent = connect(Number(port), hostname);
+      onTestFinished(() => void silent.destroy());
+      // A WebSocket client that reads what it is sent and never answers anything.
+      silent.write(
+        `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+      const upgraded = await new Promise<string>((resolve) =>
+        silent.once('data', (data) => resolve(String(data))),
+      );
+      expect(upgraded).toMatch(/^HTTP\/1\.1 101/);
+      silent.resume();
+      const closedByServer = new Promise<void>((resolve) => silent.once('close', () => resolve()));
+      await api.close();
+      await closedByServer;
+    },
+  );
 
   it('streams browser frames only while someone watches with frames on', async () => {
     const suiteId = await suiteOf('live-frames', [
