@@ -126,9 +126,10 @@ export class CaseLedger {
  * case was last queued in (a case the reaper queued again in a job of its own is not run by its
  * lost shared job turning up after all), and the case is still queued or running (a redelivered
  * job), returning them with their run's environment.
- * The batch's cases are found once, before the update, which then takes them by key: matching
- * the jobs as a semi-join let the planner, whenever its statistics showed few running cases,
- * read the whole batch again for every running case of the table. The job's attempt and id are
+ * The batch's cases are found once, before the update, each through its key (the `LIMIT 1`
+ * keeps the planner from turning the lookups into a join that reads the whole table), and the
+ * update then takes them by key: matching the jobs as a semi-join let the planner, whenever its
+ * statistics showed few running cases, read the whole batch again for every running case. The job's attempt and id are
  * checked again on the row as updated, so a case whose attempt or job moved on
  * meanwhile (a retry queued by the worker of an earlier delivery, the reaper) is left alone.
  */
@@ -144,7 +145,7 @@ function claimStatement(db: Database) {
           CROSS JOIN LATERAL (
             SELECT c.id FROM execution_cases c
             WHERE c.execution_id = j.execution_id AND c.case_id = j.case_id
-              AND c.attempt = j.attempt AND c.job_id = j.job_id) found))
+              AND c.attempt = j.attempt AND c.job_id = j.job_id LIMIT 1) found))
           AND (${executionCases.executionId} || '/' || ${executionCases.caseId} || '/' ||
             ${executionCases.attempt} || '/' || ${executionCases.jobId}) = ANY(ARRAY(
               SELECT j.execution_id || '/' || j.case_id || '/' || j.attempt || '/' || j.job_id
