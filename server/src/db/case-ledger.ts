@@ -129,9 +129,10 @@ export class CaseLedger {
  * The batch's cases are found once, before the update, each through its key (the `LIMIT 1`
  * keeps the planner from turning the lookups into a join that reads the whole table), and the
  * update then takes them by key: matching the jobs as a semi-join let the planner, whenever its
- * statistics showed few running cases, read the whole batch again for every running case. The job's attempt and id are
- * checked again on the row as updated, so a case whose attempt or job moved on
- * meanwhile (a retry queued by the worker of an earlier delivery, the reaper) is left alone.
+ * statistics showed few running cases, read the whole batch again for every running case. The
+ * job's attempt and id are checked again on the row as updated, so a case whose attempt or job
+ * moved on meanwhile (a retry queued by the worker of an earlier delivery, the reaper) is left
+ * alone.
  */
 function claimStatement(db: Database) {
   return db

@@ -56,9 +56,6 @@ export class ThreadHandle {
     memoryMb: number,
     private readonly logger: Logger,
   ) {
-    // The thread's temporary files (a case's video and trace before they are stored, Playwright's
-    // own) go to a folder of its own, removed when the thread ends: a thread stopped mid-case
-    // cannot clean up after itself.
     this.seriesThread = {
       send: (message) => this.send(message),
       stop: () => {
@@ -70,6 +67,9 @@ export class ThreadHandle {
       },
       logger,
     };
+    // The thread's temporary files (a case's video and trace before they are stored, Playwright's
+    // own) go to a folder of its own, removed when the thread ends: a thread stopped mid-case
+    // cannot clean up after itself.
     const scratch = mkdtempSync(join(tmpdir(), 'webguard-thread-'));
     this.worker = new Worker(threadEntry(), {
       resourceLimits: { maxOldGenerationSizeMb: memoryMb },
@@ -147,17 +147,20 @@ export class ThreadHandle {
     await this.worker.terminate();
   }
 
-  /** The first series ended: the next one gets the thread's messages, or none will run here. */
+  /**
+   * The first series ended (the others only end once taken off, abandoned): the next one gets
+   * the thread's messages, or none will run here.
+   */
   private settled(run: SeriesRun): void {
-    const position = this.runs.indexOf(run);
-    if (position < 0) return;
-    this.runs.splice(position, 1);
+    if (this.runs[0] !== run) return;
+    this.runs.shift();
     if (!this.alive) {
       for (const waiting of this.runs.splice(0)) waiting.abandon();
       return;
     }
-    if (this.runs.length === 0) this.idleSince = Date.now();
-    else if (position === 0) this.runs[0]!.activate();
+    const next = this.runs.at(0);
+    if (next) next.activate();
+    else this.idleSince = Date.now();
   }
 
   private send(message: ToThread): void {
