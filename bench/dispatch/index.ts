@@ -1,12 +1,12 @@
 /**
- * bench/dispatch: 1,000 no-op cases through WebGuard (trigger → results in PostgreSQL) against
+ * bench/dispatch: 1,000 no-op cases (the `noop` fixture skill) through WebGuard (trigger → results in PostgreSQL) against
  * 1,000 no-op jobs through bare BullMQ on the same Redis with the same worker concurrency, in
  * one run, and against BullMQ jobs that each write one result row to PostgreSQL. All three are
  * set up and warmed first (a worker that has been up a while; for WebGuard a suite that has run
  * before, so its quick cases share jobs), run WARM_ROUNDS untimed rounds in turns, then are
  * measured in turns, ROUNDS times, and the medians compared: this machine's speed drifts over a
  * run. Usage: npm run build && npm run bench -- dispatch [cases] [concurrency] [thread|none]
- * [max_concurrent_tests] [cases_per_job] [rounds] [warm_rounds]
+ * [max_concurrent_tests] [cases_per_job] [rounds] [warm_rounds] [skill]
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -36,6 +36,12 @@ const ROUNDS = Number(process.argv[7] ?? 5);
  * runs code the JIT has optimized, which takes WebGuard's many code paths a few runs to reach.
  */
 const WARM_ROUNDS = Number(process.argv[8] ?? 3);
+/**
+ * The fixture skill every case runs: `noop` does nothing, as the issue sets the bench; `echo`
+ * also records a step and a log line, which WebGuard streams live and stores with the result.
+ */
+const SKILL = process.argv[9] ?? 'noop';
+if (!['noop', 'echo'].includes(SKILL)) throw new Error(`skill must be noop or echo, not ${SKILL}`);
 const REDIS_URL = process.env.WEBGUARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** CPU ms a process has used, from /proc (Linux only; clock ticks of 10 ms). */
@@ -176,7 +182,7 @@ async function bareBullmq(database?: { url: string; name: string }): Promise<Sid
 async function warmUp(t: TestRuntime): Promise<void> {
   const cases = Array.from({ length: CONCURRENCY * 2 }, (_, i) => ({
     name: `warm-${i}`,
-    skill_name: 'echo',
+    skill_name: SKILL,
     params: {},
   }));
   const suiteId = await t.suiteWith({ name: 'warm-up', max_concurrent_tests: CONCURRENCY }, cases);
@@ -220,7 +226,7 @@ async function webguard(): Promise<Side & { firstRun: Round }> {
     Array.from({ length: CASES }, (_, i) => ({
       suiteId: suite.id as number,
       name: `noop-${i}`,
-      skillName: 'echo',
+      skillName: SKILL,
       params: {},
     })),
   );
@@ -305,6 +311,6 @@ console.log(
   `WebGuard: ${ours.perSecond.toFixed(0)} cases/s (rounds: ${each(rounds.webguard)}), p95 queue-to-start ${ours.p95Ms.toFixed(0)} ms, ${cpu(ours)}`,
 );
 console.log(
-  `dispatch: ${CASES} cases, concurrency ${CONCURRENCY}, isolation ${ISOLATION}, max_concurrent_tests ${MAX_CONCURRENT_TESTS}, cases_per_job ${CASES_PER_JOB}, medians of ${ROUNDS} rounds after ${WARM_ROUNDS} warm-up rounds: webguard=${ours.perSecond.toFixed(0)}/s webguard_first_run=${first.perSecond.toFixed(0)}/s bullmq=${baseline.perSecond.toFixed(0)}/s bullmq_with_row=${durable.perSecond.toFixed(0)}/s ratio_vs_bullmq_with_row=${(ours.perSecond / durable.perSecond).toFixed(2)} p95_queue_to_start=${ours.p95Ms.toFixed(0)}ms ratio=${(ours.perSecond / baseline.perSecond).toFixed(2)}`,
+  `dispatch: ${CASES} cases, concurrency ${CONCURRENCY}, isolation ${ISOLATION}, max_concurrent_tests ${MAX_CONCURRENT_TESTS}, cases_per_job ${CASES_PER_JOB}, skill ${SKILL}, medians of ${ROUNDS} rounds after ${WARM_ROUNDS} warm-up rounds: webguard=${ours.perSecond.toFixed(0)}/s webguard_first_run=${first.perSecond.toFixed(0)}/s bullmq=${baseline.perSecond.toFixed(0)}/s bullmq_with_row=${durable.perSecond.toFixed(0)}/s ratio_vs_bullmq_with_row=${(ours.perSecond / durable.perSecond).toFixed(2)} p95_queue_to_start=${ours.p95Ms.toFixed(0)}ms ratio=${(ours.perSecond / baseline.perSecond).toFixed(2)}`,
 );
 process.exit(0);

@@ -10,7 +10,7 @@ import { WORKER_QUEUES } from '../../src/queues/job-catalog.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { TEST_REDIS_URL, uniqueQueuePrefix } from './redis.js';
 
-/** Test-only skills (wait, echo, fail, flaky, undoable) for orchestration tests. */
+/** Test-only skills (wait, echo, noop, fail, flaky, undoable, ...) for orchestration tests and benches. */
 export const FIXTURE_SKILLS = fileURLToPath(new URL('../fixtures/skills', import.meta.url));
 
 /** The administrator every test runtime (and every process a test spawns) starts with. */
