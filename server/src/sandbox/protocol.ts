@@ -13,7 +13,8 @@ import {
 
 /**
  * The messages between a worker and the sandbox thread that runs one case at a time for it:
- * series of tasks, run one after the other, each task reported as it goes, in order.
+ * series of tasks, run one after the other, each task reported as it goes, in order. The thread
+ * posts a `FromThread` message, or several in one array (a task's ending with what follows it).
  * Both ends are this package, but a skill can post on the thread's port too, so what the
  * worker receives is checked like any other input.
  */

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { pino, type Logger } from 'pino';
 import { SkillError, type CompensationRecord, type SkillDefinition } from '@webguard/shared';
 // Modules, not the engine's index: that would import Playwright into threads that never need it.
@@ -30,7 +30,24 @@ import type {
 
 if (!parentPort) throw new Error('sandbox-thread runs only as a worker thread');
 const port = parentPort;
-const post = (message: FromThread): void => port.postMessage(message);
+/**
+ * How a task ended, held back to go out with the next message: with the next task's
+ * `started`, a quick case costs the worker one message to read instead of two. Nothing is held
+ * across a turn of the event loop, so a thread that fails (a skill's stray timer throws) has
+ * sent the ending of every task it finished.
+ */
+let held: FromThread[] = [];
+function post(message: FromThread): void {
+  if (held.length === 0) return port.postMessage(message);
+  held.push(message);
+  release();
+}
+/** Sends what was held back, in order. */
+function release(): void {
+  if (held.length === 0) return;
+  port.postMessage(held);
+  held = [];
+}
 const { unfinished } = workerData as ThreadData;
 
 /** A series handed over: its position, the cancel of the task running there, later cancels. */
@@ -57,7 +74,15 @@ function ask(message: (request: number) => FromThread): Promise<boolean> {
   });
 }
 
-port.on('message', (message: ToThread) => {
+port.on('message', receive);
+
+/** Reads the worker's messages that arrived since the event loop last did: cancels above all. */
+function receivePending(): void {
+  for (let next = receiveMessageOnPort(port); next; next = receiveMessageOnPort(port))
+    receive(next.message as ToThread);
+}
+
+function receive(message: ToThread): void {
   switch (message.type) {
     case 'tasks': {
       const series: Series = { index: 0, cancelled: new Set(message.cancelled) };
@@ -90,7 +115,7 @@ port.on('message', (message: ToThread) => {
       else waiting?.resolve(message.value ?? false);
     }
   }
-});
+}
 
 /** Skills this thread loaded, reloaded when their file changes. */
 const loaded = new Map<
@@ -106,6 +131,8 @@ const RECHECK_MS = 1_000;
 async function loadSkill(ref: SkillFileRef): Promise<SkillDefinition> {
   let cached = loaded.get(ref.file);
   if (!cached || Date.now() - cached.checkedAt >= RECHECK_MS) {
+    // The last task's ending does not wait for the file system.
+    release();
     const file = await stat(ref.file).catch(() => undefined);
     if (!file) {
       throw new SkillError('system', `the file of skill "${ref.name}" is gone: ${ref.file}`);
@@ -188,22 +215,23 @@ async function performSeries(id: number, current: Series, tasks: SandboxTask[]):
   try {
     for (const [index, task] of tasks.entries()) {
       // Cancels sent while the previous task ran are read before the next one starts.
-      if (index > 0) await new Promise((resolve) => setImmediate(resolve));
+      if (index > 0) receivePending();
       current.index = index;
       if (current.cancelled.has(index)) {
-        post({ type: 'not-started' });
+        held.push({ type: 'not-started' });
         continue;
       }
       const controller = new AbortController();
       current.running = controller;
-      if (task.kind === 'run') {
-        post({ type: 'outcome', outcome: await performRun(task, controller) });
-      } else {
-        post({ type: 'compensated', record: await performCompensation(task) });
-      }
+      const ending: FromThread =
+        task.kind === 'run'
+          ? { type: 'outcome', outcome: await performRun(task, controller) }
+          : { type: 'compensated', record: await performCompensation(task) };
+      held.push(ending);
       current.running = undefined;
     }
   } finally {
+    release();
     handed.delete(id);
     Atomics.sub(unfinished, 0, 1);
   }

@@ -76,7 +76,11 @@ export class ThreadHandle {
       env: { ...process.env, TMPDIR: scratch, TMP: scratch, TEMP: scratch },
       workerData: { unfinished: this.unfinished } satisfies ThreadData,
     });
-    this.worker.on('message', (raw: unknown) => this.runs[0]?.received(raw));
+    // A task's ending comes in one message with what the thread posted next.
+    this.worker.on('message', (raw: unknown) => {
+      if (!Array.isArray(raw)) return this.runs[0]?.received(raw);
+      for (const message of raw) this.runs[0]?.received(message);
+    });
     // Errors while idle (a skill's stray timer that throws) end the thread; the next case
     // gets a fresh one. A failure is told to a series at the exit that follows, once every
     // message the thread sent before it has been read.
