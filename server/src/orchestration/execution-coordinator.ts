@@ -87,6 +87,12 @@ interface CaseTally {
   cancelled: number;
 }
 
+/**
+ * Cases whose jobs are queued together once their `case.queued` events are out: about one call
+ * of the live-event publisher's, so the first jobs wait for the first call only.
+ */
+const ENQUEUE_CHUNK_CASES = 200;
+
 const emptyPlan = (): Plan => ({
   dispatch: [],
   compensate: [],
@@ -541,46 +547,26 @@ export class ExecutionCoordinator {
 
   private async carryOut(executionId: number, plan: Plan): Promise<void> {
     const { queues, cancelBus, logger, events } = this.deps;
-    // Published in this order in one turn, so they go out together, and awaited so that a run's
-    // clients see it started and its cases queued before any case starts.
+    // Published in this order in one turn, so they go out together. A job goes on its queue
+    // once its cases' events are out, so that a run's clients see it started and its cases
+    // queued before any case starts; the first jobs run while later events are still written.
     const started =
       plan.started && events?.publish({ type: 'execution.started', execution_id: executionId });
     for (const { row, outcome } of plan.closed) this.publishClosed(row, outcome);
-    const dispatched = plan.dispatch.flatMap(({ rows }) => rows);
-    if (events)
-      await Promise.all([
-        started,
-        ...dispatched.map((row) => events.publish(caseQueuedEvent(row, row.attempt))),
-      ]);
-    for (const queue of new Set(plan.dispatch.map((job) => job.queue))) {
-      const jobs = plan.dispatch.filter((job) => job.queue === queue);
-      const casePriority = (rows: CaseRow[]) =>
-        bullPriority(Math.max(...rows.map((row) => row.priority)));
-      await queues.enqueueMany(
-        queue,
-        'run-case',
-        jobs
-          .filter(({ rows }) => rows.length === 1)
-          .map(({ jobId, rows: [row] }) => ({
-            payload: { execution_id: executionId, case_id: row!.caseId, attempt: row!.attempt },
-            jobId,
-            priority: casePriority([row!]),
-          })),
-      );
-      await queues.enqueueMany(
-        queue,
-        'run-cases',
-        jobs
-          .filter(({ rows }) => rows.length > 1)
-          .map(({ jobId, rows }) => ({
-            payload: {
-              execution_id: executionId,
-              cases: rows.map((row) => ({ case_id: row.caseId, attempt: row.attempt })),
-            },
-            jobId,
-            priority: casePriority(rows),
-          })),
-      );
+    const announced = plan.dispatch.map(({ rows }) =>
+      Promise.all(
+        events ? rows.map((row) => events.publish(caseQueuedEvent(row, row.attempt))) : [],
+      ),
+    );
+    await started;
+    for (let from = 0; from < plan.dispatch.length; ) {
+      let to = from;
+      let cases = 0;
+      while (to < plan.dispatch.length && cases < ENQUEUE_CHUNK_CASES)
+        cases += plan.dispatch[to++]!.rows.length;
+      await Promise.all(announced.slice(from, to));
+      await this.enqueueJobs(executionId, plan.dispatch.slice(from, to));
+      from = to;
     }
     for (const { row, queue } of plan.compensate) {
       await queues.enqueue(
@@ -593,11 +579,11 @@ export class ExecutionCoordinator {
       );
     }
     if (plan.abortRunning) await cancelBus.publish(executionId);
-    if (dispatched.length > 0) {
+    if (plan.dispatch.length > 0) {
       logger.debug(
         {
           execution_id: executionId,
-          cases: dispatched.map((row) => row.name),
+          cases: plan.dispatch.flatMap(({ rows }) => rows.map((row) => row.name)),
           jobs: plan.dispatch.length,
         },
         'cases dispatched',
@@ -624,6 +610,41 @@ export class ExecutionCoordinator {
       );
       await this.removeDeadline(executionId);
       this.deps.onExecutionFinished?.(plan.finished);
+    }
+  }
+
+  /** Puts the jobs on their queues, in order within each queue. */
+  private async enqueueJobs(executionId: number, dispatch: readonly CaseJob[]): Promise<void> {
+    const { queues } = this.deps;
+    const casePriority = (rows: CaseRow[]) =>
+      bullPriority(Math.max(...rows.map((row) => row.priority)));
+    for (const queue of new Set(dispatch.map((job) => job.queue))) {
+      const jobs = dispatch.filter((job) => job.queue === queue);
+      await queues.enqueueMany(
+        queue,
+        'run-case',
+        jobs
+          .filter(({ rows }) => rows.length === 1)
+          .map(({ jobId, rows: [row] }) => ({
+            payload: { execution_id: executionId, case_id: row!.caseId, attempt: row!.attempt },
+            jobId,
+            priority: casePriority([row!]),
+          })),
+      );
+      await queues.enqueueMany(
+        queue,
+        'run-cases',
+        jobs
+          .filter(({ rows }) => rows.length > 1)
+          .map(({ jobId, rows }) => ({
+            payload: {
+              execution_id: executionId,
+              cases: rows.map((row) => ({ case_id: row.caseId, attempt: row.attempt })),
+            },
+            jobId,
+            priority: casePriority(rows),
+          })),
+      );
     }
   }
 
