@@ -1,12 +1,14 @@
 /**
- * bench/dispatch: 1,000 no-op cases (the `noop` fixture skill) through WebGuard (trigger → results in PostgreSQL) against
- * 1,000 no-op jobs through bare BullMQ on the same Redis with the same worker concurrency, in
- * one run, and against BullMQ jobs that each write one result row to PostgreSQL. All three are
- * set up and warmed first (a worker that has been up a while; for WebGuard a suite that has run
- * before, so its quick cases share jobs), run WARM_ROUNDS untimed rounds in turns, then are
- * measured in turns, ROUNDS times, and the medians compared: this machine's speed drifts over a
- * run. Usage: npm run build && npm run bench -- dispatch [cases] [concurrency] [thread|none]
- * [max_concurrent_tests] [cases_per_job] [rounds] [warm_rounds] [skill]
+ * bench/dispatch: 1,000 no-op cases (the `noop` fixture skill) through WebGuard (trigger →
+ * results in PostgreSQL) against 1,000 no-op jobs through bare BullMQ on the same Redis with the
+ * same worker concurrency, in one run, and against BullMQ jobs that each write one result row to
+ * PostgreSQL. All three are set up and warmed first (a worker that has been up a while; for
+ * WebGuard a suite that has run before, so its quick cases share jobs), run WARM_ROUNDS untimed
+ * rounds in turns, then are measured in turns, ROUNDS times: each WebGuard round is compared
+ * with the rounds of the others just before it, and the median of those ratios reported, since
+ * this machine's speed drifts over a run. Usage: npm run build && npm run bench -- dispatch
+ * [cases] [concurrency] [thread|none] [max_concurrent_tests] [cases_per_job] [rounds]
+ * [warm_rounds] [skill]
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -30,7 +32,7 @@ const ISOLATION = process.argv[4] ?? 'thread';
 const MAX_CONCURRENT_TESTS = Number(process.argv[5] ?? 1000);
 /** WEBGUARD_CASES_PER_JOB: 20 is the default; 1 gives every case a job of its own. */
 const CASES_PER_JOB = Number(process.argv[6] ?? 20);
-const ROUNDS = Number(process.argv[7] ?? 5);
+const ROUNDS = Number(process.argv[7] ?? 9);
 /**
  * Rounds each side runs, in turns, before the measured ones: a worker that has been up a while
  * runs code the JIT has optimized, which takes WebGuard's many code paths a few runs to reach.
@@ -291,6 +293,15 @@ try {
   for (const side of Object.values(sides)) await side.close();
   await resultsDatabase.drop();
 }
+/**
+ * The ratio of each WebGuard round to the bare BullMQ round run just before it, the median of
+ * those: this machine's speed swings by a third within a minute, and a round compared with its
+ * neighbour shares its speed, where two medians may come from different minutes.
+ */
+const pairedRatio = (ours: Round[], theirs: Round[]): number => {
+  const ratios = ours.map((round, index) => round.perSecond / theirs[index]!.perSecond);
+  return [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!;
+};
 const baseline = median(rounds.bullmq);
 const durable = median(rounds.withRow);
 const ours = median(rounds.webguard);
@@ -311,6 +322,6 @@ console.log(
   `WebGuard: ${ours.perSecond.toFixed(0)} cases/s (rounds: ${each(rounds.webguard)}), p95 queue-to-start ${ours.p95Ms.toFixed(0)} ms, ${cpu(ours)}`,
 );
 console.log(
-  `dispatch: ${CASES} cases, concurrency ${CONCURRENCY}, isolation ${ISOLATION}, max_concurrent_tests ${MAX_CONCURRENT_TESTS}, cases_per_job ${CASES_PER_JOB}, skill ${SKILL}, medians of ${ROUNDS} rounds after ${WARM_ROUNDS} warm-up rounds: webguard=${ours.perSecond.toFixed(0)}/s webguard_first_run=${first.perSecond.toFixed(0)}/s bullmq=${baseline.perSecond.toFixed(0)}/s bullmq_with_row=${durable.perSecond.toFixed(0)}/s ratio_vs_bullmq_with_row=${(ours.perSecond / durable.perSecond).toFixed(2)} p95_queue_to_start=${ours.p95Ms.toFixed(0)}ms ratio=${(ours.perSecond / baseline.perSecond).toFixed(2)}`,
+  `dispatch: ${CASES} cases, concurrency ${CONCURRENCY}, isolation ${ISOLATION}, max_concurrent_tests ${MAX_CONCURRENT_TESTS}, cases_per_job ${CASES_PER_JOB}, skill ${SKILL}, medians of ${ROUNDS} rounds after ${WARM_ROUNDS} warm-up rounds: webguard=${ours.perSecond.toFixed(0)}/s webguard_first_run=${first.perSecond.toFixed(0)}/s bullmq=${baseline.perSecond.toFixed(0)}/s bullmq_with_row=${durable.perSecond.toFixed(0)}/s ratio_vs_bullmq_with_row=${pairedRatio(rounds.webguard, rounds.withRow).toFixed(2)} ratio_of_medians=${(ours.perSecond / baseline.perSecond).toFixed(2)} p95_queue_to_start=${ours.p95Ms.toFixed(0)}ms ratio=${pairedRatio(rounds.webguard, rounds.bullmq).toFixed(2)}`,
 );
 process.exit(0);
