@@ -559,7 +559,7 @@ export class ExecutionCoordinator {
       ),
     );
     await started;
-    for (let from = 0; from < plan.dispatch.length; ) {
+    for (let from = 0; from < plan.dispatch.length;) {
       let to = from;
       let cases = 0;
       while (to < plan.dispatch.length && cases < ENQUEUE_CHUNK_CASES)
