@@ -1,4 +1,4 @@
-import { count, eq } from 'drizzle-orm';
+import { and, count, eq, inArray } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import { QUEUE_STATES, type QueueDepth } from '@webguard/shared';
 import type { Database } from '../db/database.js';
@@ -34,11 +34,22 @@ export class ClusterStats {
     return depth;
   }
 
+  /**
+   * Cases running now. Looked up through the open runs, whose cases the `(execution_id, state)`
+   * index finds: by state alone, every tick read every case of the whole history.
+   */
   async activeTests(): Promise<number> {
-    const [row] = await this.deps.db
+    const { db } = this.deps;
+    const openRuns = db
+      .select({ id: testExecutions.id })
+      .from(testExecutions)
+      .where(inArray(testExecutions.status, ['queued', 'running']));
+    const [row] = await db
       .select({ n: count() })
       .from(executionCases)
-      .where(eq(executionCases.state, 'running'));
+      .where(
+        and(eq(executionCases.state, 'running'), inArray(executionCases.executionId, openRuns)),
+      );
     return row?.n ?? 0;
   }
 
