@@ -95,8 +95,6 @@ export class SeriesRun {
     private readonly watch: Watch,
     private readonly thread: SeriesThread,
     private readonly onSettled: (run: SeriesRun) => void,
-    /** Expected to take a few milliseconds: other such series may wait behind it. */
-    readonly instant = false,
   ) {
     this.done = new Promise((resolve) => (this.resolve = resolve));
     // Cases of one run are cancelled together: the cancels of one turn go out as one message,

@@ -180,30 +180,6 @@ describe('skill sandbox', () => {
       expect(logs).toEqual(['one', 'two', 'three']);
     });
 
-    it('queues series of instant cases on one thread, and gives cases of unknown length a free or new one', async () => {
-      const engine = new SkillSandbox({ memoryMb: 256, logger, warmThreads: 0 });
-      try {
-        const series = (count: number, extra: Partial<EngineCaseInput>) =>
-          engine.runSeries(
-            Array.from({ length: count }, (_, index) =>
-              caseInput('echo', { message: `m${index}` }, extra),
-            ),
-          );
-        const instant = await Promise.all([1, 2, 3].map(() => series(5, { expectedMs: 2 })));
-        expect(instant.flat().map((outcome) => outcome?.status)).toEqual(
-          new Array(15).fill('passed'),
-        );
-        expect(engine.size).toBe(1);
-        const unknown = await Promise.all([1, 2].map(() => series(2, {})));
-        expect(unknown.flat().map((outcome) => outcome?.status)).toEqual(
-          new Array(4).fill('passed'),
-        );
-        expect(engine.size).toBe(2);
-      } finally {
-        await engine.close();
-      }
-    });
-
     it('does not start a case cancelled while it waits its turn', async () => {
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 300);

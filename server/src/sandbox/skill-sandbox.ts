@@ -41,16 +41,6 @@ export interface SkillSandboxOptions {
 
 const CANCELLED = 'cancelled';
 
-/**
- * A series whose cases took this long in all in their recent runs is instant: it may queue on a
- * thread that runs other instant series instead of waking another thread. A few threads kept
- * busy are cheaper than many woken for a moment each: their code is optimized further, and the
- * worker's two cores are not shared among as many threads and their garbage collectors.
- */
-const INSTANT_SERIES_MS = 50;
-/** Series a thread holds at most before an instant one goes to another thread. */
-const INSTANT_QUEUE = 4;
-
 /** A case handed to a thread as a task of a series, and how to read how the task ended. */
 interface SandboxedCase {
   task: SeriesTask;
@@ -119,16 +109,11 @@ export class SkillSandbox implements CaseEngine {
       if ('outcome' in prepared) outcomes[position] = prepared.outcome;
       else waiting.push({ position, sandboxed: prepared });
     }
-    const expected = inputs.map((input) => input.expectedMs);
-    const instant =
-      expected.every((ms) => ms !== undefined) &&
-      expected.reduce<number>((sum, ms) => sum + (ms ?? 0), 0) <= INSTANT_SERIES_MS;
     while (waiting.length > 0) {
-      const thread = this.acquire(instant);
+      const thread = this.acquire();
       const endings = await thread.perform(
         waiting.map(({ sandboxed }) => sandboxed.task),
         this.watch(),
-        { instant },
       );
       this.release(thread);
       for (const [index, ending] of endings.entries()) {
@@ -276,7 +261,7 @@ export class SkillSandbox implements CaseEngine {
   async compensate(input: EngineCompensationInput): Promise<CompensationRecord> {
     const startedAt = new Date();
     const start = performance.now();
-    const thread = this.acquire(false);
+    const thread = this.acquire();
     const limit = describeLimit(input.skill.definition, input.timeoutMs);
     const [ending] = await thread.perform(
       [
@@ -346,15 +331,10 @@ export class SkillSandbox implements CaseEngine {
 
   /**
    * The oldest healthy thread that is free, or a new one: work goes to the fewest threads, whose
-   * code is then the most optimized, and the rest go idle and are stopped. An instant series
-   * first queues on the oldest thread that holds only instant series and not too many.
+   * code is then the most optimized, and the rest go idle and are stopped.
    */
-  private acquire(instant: boolean): ThreadHandle {
+  private acquire(): ThreadHandle {
     if (this.closed) throw new Error('the skill sandbox is closed: the worker is shutting down');
-    if (instant) {
-      for (const thread of this.threads)
-        if (thread.usable && thread.onlyInstant && thread.load < INSTANT_QUEUE) return thread;
-    }
     for (const thread of this.threads) if (thread.available) return thread;
     const thread = new ThreadHandle(this.options.memoryMb, this.options.logger);
     this.threads.add(thread);

@@ -110,16 +110,6 @@ export class ThreadHandle {
     return this.alive && Atomics.load(this.unfinished, 0) === 0;
   }
 
-  /** Series handed to the thread that it has not finished. */
-  get load(): number {
-    return Atomics.load(this.unfinished, 0);
-  }
-
-  /** Every series the thread was handed and the worker has not read to the end is instant. */
-  get onlyInstant(): boolean {
-    return this.runs.every((run) => run.instant);
-  }
-
   /** Alive, with nothing of its series left for the worker to read: may be stopped when unused. */
   get idle(): boolean {
     return this.alive && this.runs.length === 0;
@@ -132,23 +122,13 @@ export class ThreadHandle {
 
   /**
    * Runs the tasks one after the other, after any series the thread was handed before, passing
-   * what the thread reports on each to its listeners. An `instant` series is expected to take a
-   * few milliseconds, so others like it may queue behind it on this thread. Resolves with how
-   * each ended, in order: after a task that ended abnormally (the thread is then not used again)
-   * the rest did not start and have no ending.
+   * what the thread reports on each to its listeners. Resolves with how each ended, in order:
+   * after a task that ended abnormally (the thread is then not used again) the rest did not
+   * start and have no ending.
    */
-  perform(
-    series: readonly SeriesTask[],
-    watch: Watch,
-    { instant = false }: { instant?: boolean } = {},
-  ): Promise<ThreadEnding[]> {
-    const run = new SeriesRun(
-      ++this.lastSeries,
-      series,
-      watch,
-      this.seriesThread,
-      (ended) => this.settled(ended),
-      instant,
+  perform(series: readonly SeriesTask[], watch: Watch): Promise<ThreadEnding[]> {
+    const run = new SeriesRun(++this.lastSeries, series, watch, this.seriesThread, (ended) =>
+      this.settled(ended),
     );
     if (!this.alive) {
       run.abandon();
