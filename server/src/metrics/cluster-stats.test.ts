@@ -63,16 +63,22 @@ describe('cluster stats', () => {
       { name: 'wait', skill_name: 'wait', params: { ms: 60_000 } },
     ]);
     const running = await trigger(slow);
-    await waitFor(async () => ((await stateOf(running)) === 'running' ? true : undefined));
+    const cancel = () => t.inject({ method: 'POST', url: `/api/v1/executions/${running}/cancel` });
+    try {
+      await waitFor(async () => ((await stateOf(running)) === 'running' ? true : undefined));
 
-    expect(await stats.activeTests()).toBe(1);
-    const snapshot = await stats.snapshot();
-    expect(snapshot.active_tests).toBe(1);
-    expect(snapshot.running_executions).toEqual([running]);
+      expect(await stats.activeTests()).toBe(1);
+      const snapshot = await stats.snapshot();
+      expect(snapshot.active_tests).toBe(1);
+      expect(snapshot.running_executions).toEqual([running]);
 
-    await t.inject({ method: 'POST', url: `/api/v1/executions/${running}/cancel` });
-    await waitFor(async () => ((await stats.activeTests()) === 0 ? true : undefined), {
-      what: 'the cancelled case to stop counting',
-    });
+      await cancel();
+      await waitFor(async () => ((await stats.activeTests()) === 0 ? true : undefined), {
+        what: 'the cancelled case to stop counting',
+      });
+    } finally {
+      // A failure above must not leave the 60 s case holding up the runtime's shutdown.
+      await cancel();
+    }
   });
 });
