@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, startFixtureServer } from '../../test/support/fixture-server.js';
 import { startTestRuntime, type TestRuntime } from '../../test/support/test-runtime.js';
 import { waitFor } from '../../test/support/wait-for.js';
+import { LiveKeys } from '../live/keys.js';
+import { readRunEvents } from '../live/run-event-reader.js';
 import { EXECUTIONS_QUEUE, jobIds } from '../queues/job-catalog.js';
 
 /**
@@ -479,13 +481,22 @@ describe('quick cases sharing jobs', () => {
     const id = (await post('/api/v1/executions', { suite_id: suiteId })).json()
       .execution_id as number;
     // Each of the 10 jobs claims its two cases, runs the first, and the second waits its turn.
-    await waitFor(
-      async () => {
-        const rows = await jobsOf(id);
-        return rows.filter((row) => row.state === 'running').length === 20 ? rows : undefined;
-      },
-      { what: 'every shared job to claim its cases' },
-    );
+    // The first cases start once their jobs are taken back from the thread they queued on, as
+    // near-instant work, and given threads of their own.
+    const redis = t.runtime.redis.createConnection('test-events');
+    try {
+      await waitFor(
+        async () => {
+          const events = await readRunEvents(redis, new LiveKeys(t.config.queuePrefix), id, 1);
+          const started = events.filter((event) => event.type === 'case.started');
+          return started.length === 10 ? started : undefined;
+        },
+        { what: 'the first case of every shared job to start' },
+      );
+    } finally {
+      redis.disconnect();
+    }
+    expect((await jobsOf(id)).filter((row) => row.state === 'running')).toHaveLength(20);
     expect((await post(`/api/v1/executions/${id}/cancel`, {})).statusCode).toBe(200);
     const execution = await waitFor(async () => {
       const now = (await api().inject(`/api/v1/executions/${id}`)).json();

@@ -36,6 +36,8 @@ export interface EngineCaseInput extends CaseListeners {
   frames?: FrameSink;
   /** The case starts now: what comes before (waiting its turn) was not its time. */
   onStart?: () => void;
+  /** How long the case took in its recent runs, in ms; undefined when it has no history. */
+  expectedMs?: number | undefined;
 }
 
 export interface EngineCompensationInput {

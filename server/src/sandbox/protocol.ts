@@ -66,7 +66,21 @@ export interface ThreadData {
    * last message of a series, so the worker knows it is free before it has read them all.
    */
   unfinished: Int32Array;
+  /**
+   * Who has each series handed over and not yet begun, so a series queued behind a thread's
+   * overrunning work can be taken back without a race: its slot (`claimSlot`) holds its id
+   * while it waits; the thread swaps in the negated id as it begins it, the worker swaps in 0 to
+   * withdraw it, and whichever swap comes first decides. A withdrawn series is counted off
+   * `unfinished` by the worker and skipped by the thread without a word.
+   */
+  claims: Int32Array;
 }
+
+/** Slots in `ThreadData.claims`: far more than the series a thread ever has waiting at once. */
+export const CLAIM_SLOTS = 64;
+
+/** The slot of a series in `ThreadData.claims`. */
+export const claimSlot = (series: number): number => series % CLAIM_SLOTS;
 
 export type ToThread =
   /**

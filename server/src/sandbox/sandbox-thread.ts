@@ -12,14 +12,15 @@ import { runCompensation } from '../engine/run-compensation.js';
 import { createSkillImporter } from '../skills/import-skill-module.js';
 import { loadFolder } from '../skills/load-skills.js';
 import { systemErrorOutcome } from '../orchestration/outcomes.js';
-import type {
-  CompensateTask,
-  FromThread,
-  RunTask,
-  SandboxTask,
-  SkillFileRef,
-  ThreadData,
-  ToThread,
+import {
+  claimSlot,
+  type CompensateTask,
+  type FromThread,
+  type RunTask,
+  type SandboxTask,
+  type SkillFileRef,
+  type ThreadData,
+  type ToThread,
 } from './protocol.js';
 
 /**
@@ -48,7 +49,7 @@ function release(): void {
   port.postMessage(held);
   held = [];
 }
-const { unfinished } = workerData as ThreadData;
+const { unfinished, claims } = workerData as ThreadData;
 
 /** A series handed over: its position, the cancel of the task running there, later cancels. */
 interface Series {
@@ -212,6 +213,11 @@ function loggerAt(level: string): Logger {
 }
 
 async function performSeries(id: number, current: Series, tasks: SandboxTask[]): Promise<void> {
+  if (Atomics.compareExchange(claims, claimSlot(id), id, -id) !== id) {
+    // The worker withdrew it while it waited, to run elsewhere, and counted it off already.
+    handed.delete(id);
+    return;
+  }
   try {
     for (const [index, task] of tasks.entries()) {
       // Cancels sent while the previous task ran are read before the next one starts.

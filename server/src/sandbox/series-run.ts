@@ -1,4 +1,5 @@
 import { AsyncResource } from 'node:async_hooks';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { FromThread, type SandboxTask, type ToThread } from './protocol.js';
 
@@ -69,6 +70,8 @@ type StopReason = Extract<ThreadEnding, { kind: 'stopped' }>['reason'];
 export class SeriesRun {
   /** How each task ended, in order: after an abnormal ending the rest did not start. */
   readonly done: Promise<ThreadEnding[]>;
+  /** When it was handed to the thread, on `performance.now()`'s clock. */
+  readonly handedAt = performance.now();
   private resolve!: (endings: ThreadEnding[]) => void;
   private readonly endings: ThreadEnding[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -95,6 +98,8 @@ export class SeriesRun {
     private readonly watch: Watch,
     private readonly thread: SeriesThread,
     private readonly onSettled: (run: SeriesRun) => void,
+    /** Expected to take a few milliseconds: other such series may wait behind it. */
+    readonly instant = false,
   ) {
     this.done = new Promise((resolve) => (this.resolve = resolve));
     // Cases of one run are cancelled together: the cancels of one turn go out as one message,

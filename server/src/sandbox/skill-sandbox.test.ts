@@ -180,6 +180,54 @@ describe('skill sandbox', () => {
       expect(logs).toEqual(['one', 'two', 'three']);
     });
 
+    it('queues series of near-instant cases on one thread, and gives cases of unknown length a free or new one', async () => {
+      // Patient enough that a busy test machine cannot make a series give up its place.
+      const engine = new SkillSandbox({ memoryMb: 256, logger, instantPatienceMs: 30_000 });
+      try {
+        const series = (count: number, extra: Partial<EngineCaseInput>) =>
+          engine.runSeries(
+            Array.from({ length: count }, (_, index) =>
+              caseInput('echo', { message: `m${index}` }, extra),
+            ),
+          );
+        const instant = await Promise.all([1, 2, 3].map(() => series(5, { expectedMs: 2 })));
+        expect(instant.flat().map((outcome) => outcome?.status)).toEqual(
+          new Array(15).fill('passed'),
+        );
+        expect(engine.size).toBe(1);
+        const unknown = await Promise.all([1, 2].map(() => series(2, {})));
+        expect(unknown.flat().map((outcome) => outcome?.status)).toEqual(
+          new Array(4).fill('passed'),
+        );
+        expect(engine.size).toBe(2);
+      } finally {
+        await engine.close();
+      }
+    });
+
+    it('takes a near-instant series back from a thread whose cases turned slow, and runs it on another', async () => {
+      const engine = new SkillSandbox({ memoryMb: 256, logger, instantPatienceMs: 100 });
+      try {
+        // The history says instant; the service behind the first case has slowed down.
+        const slow = new AbortController();
+        const finished: string[] = [];
+        const stuck = engine
+          .runSeries([caseInput('wait', { ms: 60_000 }, { expectedMs: 1, signal: slow.signal })])
+          .finally(() => finished.push('slow'));
+        const quick = engine
+          .runSeries([caseInput('echo', { message: 'quick' }, { expectedMs: 1 })])
+          .finally(() => finished.push('quick'));
+        const [outcome] = await quick;
+        expect(outcome).toMatchObject({ status: 'passed', outputs: { message: 'quick' } });
+        expect(finished).toEqual(['quick']);
+        expect(engine.size).toBe(2);
+        slow.abort();
+        expect((await stuck)[0]).toMatchObject({ status: 'error', error_message: 'cancelled' });
+      } finally {
+        await engine.close();
+      }
+    });
+
     it('does not start a case cancelled while it waits its turn', async () => {
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 300);

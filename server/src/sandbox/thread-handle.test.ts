@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE_SKILLS } from '../../test/support/test-runtime.js';
+import { waitFor } from '../../test/support/wait-for.js';
 import { loadSkills, type LoadedSkill } from '../skills/load-skills.js';
 import type { RunTask } from './protocol.js';
 import { ThreadHandle, type SeriesTask, type ThreadEnding } from './thread-handle.js';
@@ -84,6 +85,36 @@ describe('sandbox thread handle', () => {
     expect(outputsOf(await later)).toEqual([{ message: 'c' }, { message: 'd' }]);
     expect(first).toEqual(['a', 'b']);
     expect(second).toEqual(['c', 'd']);
+  });
+
+  it('takes back a queued series the thread has not begun, and it skips it', async () => {
+    thread = new ThreadHandle(256, logger);
+    const logs: string[] = [];
+    const long = thread.perform([task('wait', { ms: 1_500 }, logs)], watch);
+    const queued = thread.perform([task('echo', { message: 'taken back' }, logs)], watch, {
+      patienceMs: 100,
+    });
+    expect(await queued).toEqual([]);
+    expect(thread.available).toBe(false);
+    expect(outputsOf(await long)).toEqual([{ waited_ms: 1_500 }]);
+    // Counted off once: the thread is free again, and runs what it is handed next.
+    await waitFor(async () => thread?.available || undefined, { what: 'the thread to be free' });
+    const next = await thread.perform([task('echo', { message: 'next' }, logs)], watch);
+    expect(outputsOf(next)).toEqual([{ message: 'next' }]);
+    expect(logs).toEqual(['next']);
+  });
+
+  it('keeps a queued series the thread has begun, past its patience', async () => {
+    thread = new ThreadHandle(256, logger);
+    const logs: string[] = [];
+    await thread.perform([task('echo', { message: 'warm' }, logs)], watch);
+    const quick = thread.perform([task('echo', { message: 'quick' }, logs)], watch);
+    // Begun within milliseconds of the quick one ending, long before its patience runs out.
+    const begun = thread.perform([task('wait', { ms: 2_000 }, logs)], watch, {
+      patienceMs: 1_000,
+    });
+    expect(outputsOf(await quick)).toEqual([{ message: 'quick' }]);
+    expect(outputsOf(await begun)).toEqual([{ waited_ms: 2_000 }]);
   });
 
   it('blames a thread’s failure on the series it happened in, not on one still being read', async () => {

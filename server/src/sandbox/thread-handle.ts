@@ -2,9 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { ThreadData, ToThread } from './protocol.js';
+import { CLAIM_SLOTS, claimSlot, type ThreadData, type ToThread } from './protocol.js';
 import {
   SeriesRun,
   type SeriesTask,
@@ -42,6 +43,7 @@ function threadEntry(): URL {
 export class ThreadHandle {
   private readonly worker: Worker;
   private readonly unfinished = new Int32Array(new SharedArrayBuffer(4));
+  private readonly claims = new Int32Array(new SharedArrayBuffer(4 * CLAIM_SLOTS));
   /** Series handed to the thread, in order; the first gets what the thread reports. */
   private readonly runs: SeriesRun[] = [];
   private lastSeries = 0;
@@ -74,7 +76,7 @@ export class ThreadHandle {
     this.worker = new Worker(threadEntry(), {
       resourceLimits: { maxOldGenerationSizeMb: memoryMb },
       env: { ...process.env, TMPDIR: scratch, TMP: scratch, TEMP: scratch },
-      workerData: { unfinished: this.unfinished } satisfies ThreadData,
+      workerData: { unfinished: this.unfinished, claims: this.claims } satisfies ThreadData,
     });
     // A task's ending comes in one message with what the thread posted next.
     this.worker.on('message', (raw: unknown) => {
@@ -110,6 +112,18 @@ export class ThreadHandle {
     return this.alive && Atomics.load(this.unfinished, 0) === 0;
   }
 
+  /**
+   * May take another near-instant series behind those it has: alive, handed near-instant series
+   * only, fewer than `depth` of them unfinished, and keeping up: the oldest series the worker
+   * has not read to the end was handed over less than `withinMs` ago.
+   */
+  takesInstant(depth: number, withinMs: number): boolean {
+    if (!this.alive || Atomics.load(this.unfinished, 0) >= depth) return false;
+    const oldest = this.runs[0];
+    if (oldest && performance.now() - oldest.handedAt >= withinMs) return false;
+    return this.runs.every((run) => run.instant);
+  }
+
   /** Alive, with nothing of its series left for the worker to read: may be stopped when unused. */
   get idle(): boolean {
     return this.alive && this.runs.length === 0;
@@ -122,19 +136,33 @@ export class ThreadHandle {
 
   /**
    * Runs the tasks one after the other, after any series the thread was handed before, passing
-   * what the thread reports on each to its listeners. Resolves with how each ended, in order:
-   * after a task that ended abnormally (the thread is then not used again) the rest did not
-   * start and have no ending.
+   * what the thread reports on each to its listeners. An `instant` series is expected to take a
+   * few milliseconds, so others like it may queue behind it. A series queued behind others that
+   * the thread has not begun within `patienceMs` is taken back. Resolves with how each task
+   * ended, in order: after a task that ended abnormally (the thread is then not used again) the
+   * rest did not start and have no ending; a series taken back, or left waiting by a thread that
+   * failed, has none.
    */
-  perform(series: readonly SeriesTask[], watch: Watch): Promise<ThreadEnding[]> {
-    const run = new SeriesRun(++this.lastSeries, series, watch, this.seriesThread, (ended) =>
-      this.settled(ended),
+  perform(
+    series: readonly SeriesTask[],
+    watch: Watch,
+    { instant = false, patienceMs }: { instant?: boolean; patienceMs?: number } = {},
+  ): Promise<ThreadEnding[]> {
+    const run = new SeriesRun(
+      ++this.lastSeries,
+      series,
+      watch,
+      this.seriesThread,
+      (ended) => this.settled(ended),
+      instant,
     );
     if (!this.alive) {
       run.abandon();
       return run.done;
     }
+    const queued = Atomics.load(this.unfinished, 0) > 0;
     this.runs.push(run);
+    Atomics.store(this.claims, claimSlot(run.id), run.id);
     Atomics.add(this.unfinished, 0, 1);
     this.send({
       type: 'tasks',
@@ -143,7 +171,22 @@ export class ThreadHandle {
       cancelled: run.cancelledPositions(),
     });
     if (this.runs.length === 1) run.activate();
+    if (queued && patienceMs !== undefined) {
+      const timer = setTimeout(() => this.withdraw(run), patienceMs);
+      void run.done.then(() => clearTimeout(timer));
+    }
     return run.done;
+  }
+
+  /** Takes back a series the thread has not begun: it will skip it, and it ends with no endings. */
+  private withdraw(run: SeriesRun): void {
+    const at = this.runs.indexOf(run);
+    const slot = claimSlot(run.id);
+    if (at < 0 || Atomics.compareExchange(this.claims, slot, run.id, 0) !== run.id) return;
+    Atomics.sub(this.unfinished, 0, 1);
+    // The first series hands the thread's messages on as it settles; a later one just leaves.
+    if (at > 0) this.runs.splice(at, 1);
+    run.abandon();
   }
 
   async terminate(): Promise<void> {

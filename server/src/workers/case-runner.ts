@@ -266,6 +266,7 @@ async function prepareAttempt(
           artifacts: caseArtifacts,
           frames: deps.frames?.forCase(job.execution_id, job.case_id, row.name),
           onStart: started,
+          expectedMs: row.expectedMs ?? undefined,
           onLog: events && ((entry) => void events.publish({ type: 'log', ...ref, entry })),
           onStepStart: (step) => {
             void events?.publish({ type: 'step.started', ...ref, ...step });
