@@ -96,17 +96,29 @@ export class ExecutionRepository {
   /**
    * Records a run's cases in one statement with one JSON parameter: as a multi-row VALUES list,
    * a suite of thousands of cases would be a statement of tens of thousands of parameters, slow
-   * to build and to parse.
+   * to build and to parse. The cases in `queued.jobOf` are recorded queued, on that job, at
+   * `queued.at`; the others pending.
    */
-  async addCases(executionId: number, cases: PlannedCase[]): Promise<void> {
+  async addCases(
+    executionId: number,
+    cases: readonly PlannedCase[],
+    queued: { jobOf: ReadonlyMap<number, string>; at: Date },
+  ): Promise<void> {
+    const rows = cases.map((planned) => ({
+      ...planned,
+      jobId: queued.jobOf.get(planned.caseId) ?? null,
+    }));
     await this.db.execute(sql`
       INSERT INTO ${executionCases} (execution_id, case_id, name, skill_name, skill_version,
-        params, depends_on, priority, timeout_seconds, retries, dispatch_order, expected_ms)
+        params, depends_on, priority, timeout_seconds, retries, dispatch_order, expected_ms,
+        job_id, state, queued_at)
       SELECT ${executionId}, "caseId", name, "skillName", "skillVersion", params, "dependsOn",
-        priority, "timeoutSeconds", retries, "dispatchOrder", "expectedMs"
-      FROM jsonb_to_recordset(${JSON.stringify(cases)}::jsonb) AS c("caseId" int, name text,
+        priority, "timeoutSeconds", retries, "dispatchOrder", "expectedMs", "jobId",
+        CASE WHEN "jobId" IS NULL THEN 'pending' ELSE 'queued' END,
+        CASE WHEN "jobId" IS NULL THEN NULL ELSE ${queued.at.toISOString()}::timestamptz END
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS c("caseId" int, name text,
         "skillName" text, "skillVersion" text, params jsonb, "dependsOn" jsonb, priority int,
-        "timeoutSeconds" int, retries int, "dispatchOrder" int, "expectedMs" int)`);
+        "timeoutSeconds" int, retries int, "dispatchOrder" int, "expectedMs" int, "jobId" text)`);
   }
 
   async find(id: number): Promise<Execution | undefined> {

@@ -122,6 +122,25 @@ describe('workflow', () => {
     expect(execution.results[0].error_message).toContain('case "nobody" has not produced outputs');
   });
 
+  it('fails a case whose skill was removed from the server, skips its dependents and runs the rest', async () => {
+    const suiteId = await suiteWith({ name: 'skill-gone', max_concurrent_tests: 2 }, [
+      { name: 'gone', skill_name: 'echo', params: { message: 'x' } },
+      { name: 'after-gone', skill_name: 'echo', params: { message: 'y' }, depends_on: ['gone'] },
+      { name: 'fine', skill_name: 'echo', params: { message: 'z' } },
+    ]);
+    // The skill was uninstalled after the case was saved.
+    await t.runtime.database.db.execute(
+      sql`UPDATE test_cases SET skill_name = 'uninstalled' WHERE suite_id = ${suiteId} AND name = 'gone'`,
+    );
+    const execution = await runToEnd({ suite_id: suiteId });
+    expect(execution).toMatchObject({ status: 'error', passed_tests: 1, skipped_tests: 1 });
+    const r = byName(execution.results);
+    expect(r.gone).toMatchObject({ status: 'error', error_type: 'system' });
+    expect(r.gone.error_message).toBe('unknown skill "uninstalled" on this server');
+    expect(r['after-gone']).toMatchObject({ status: 'skipped' });
+    expect(r.fine).toMatchObject({ status: 'passed' });
+  });
+
   it('rejects cycles and unknown dependencies with a 400 naming them', async () => {
     const suiteId = await suiteWith({ name: 'cyclic' }, [
       { name: 'a', skill_name: 'echo', params: {} },

@@ -7,7 +7,7 @@ import {
   type ExecutionCaseState,
 } from '@webguard/shared';
 import type { Database } from '../db/database.js';
-import { ExecutionRepository } from '../db/execution-repository.js';
+import { ExecutionRepository, type PlannedCase } from '../db/execution-repository.js';
 import { ResultRepository } from '../db/result-repository.js';
 import { statementBatcher } from '../db/statement-batcher.js';
 import { executionCases, testExecutions, testSuites } from '../db/schema.js';
@@ -59,11 +59,30 @@ interface ClosedCase {
   outcome: ReturnType<typeof skippedOutcome>;
 }
 
+/** What a case needs to be put on a queue: its skill, its job's id and priority, its event. */
+type DispatchableCase = Pick<
+  CaseRow,
+  | 'executionId'
+  | 'caseId'
+  | 'attempt'
+  | 'name'
+  | 'skillName'
+  | 'skillVersion'
+  | 'priority'
+  | 'expectedMs'
+>;
+
 /** A job that runs one case, or several quick ones one after the other. */
-interface CaseJob {
+interface CaseJob<Case extends DispatchableCase = DispatchableCase> {
   queue: QueueName;
   jobId: string;
-  rows: CaseRow[];
+  rows: Case[];
+}
+
+/** A run just recorded, with its first cases queued: what to carry out once it is committed. */
+export interface OpenedRun {
+  executionId: number;
+  plan: Plan;
 }
 
 /** What one pass decided, carried out after its transaction commits. */
@@ -92,6 +111,21 @@ interface CaseTally {
  * of the live-event publisher's, so the first jobs wait for the first call only.
  */
 const ENQUEUE_CHUNK_CASES = 200;
+
+/** Consecutive jobs of about `ENQUEUE_CHUNK_CASES` cases each, in dispatch order. */
+function chunkJobs(jobs: readonly CaseJob[]): CaseJob[][] {
+  const chunks: CaseJob[][] = [];
+  let cases = ENQUEUE_CHUNK_CASES;
+  for (const job of jobs) {
+    if (cases >= ENQUEUE_CHUNK_CASES) {
+      chunks.push([]);
+      cases = 0;
+    }
+    chunks.at(-1)!.push(job);
+    cases += job.rows.length;
+  }
+  return chunks;
+}
 
 const emptyPlan = (): Plan => ({
   dispatch: [],
@@ -458,6 +492,86 @@ export class ExecutionCoordinator {
   }
 
   /**
+   * Records the cases of a run being created, inside the transaction that creates it (no other
+   * pass can see the run yet), with those that can start at once already queued, and marks the
+   * run running: its first jobs need no pass of their own, nor a second write of every case.
+   * `cases` are in dispatch order. What it returns is carried out by `launch` once committed.
+   */
+  async open(
+    tx: Database,
+    executionId: number,
+    cases: readonly PlannedCase[],
+    maxConcurrent: number,
+  ): Promise<OpenedRun> {
+    const plan = emptyPlan();
+    const ready = cases
+      .filter((planned) => planned.dependsOn.length === 0)
+      .map((planned) => ({ ...planned, executionId, attempt: 0 }));
+    const { jobs, missing } = this.packJobs(executionId, ready, maxConcurrent);
+    // Cases whose skill this server lacks stay pending: `launch`'s pass records them as failed.
+    plan.again = missing.length > 0;
+    const jobOf = new Map(
+      jobs.flatMap(({ jobId, rows }) => rows.map((row) => [row.caseId, jobId])),
+    );
+    await new ExecutionRepository(tx).addCases(executionId, cases, { jobOf, at: new Date() });
+    if (jobs.length > 0) {
+      await tx
+        .update(testExecutions)
+        .set({ status: 'running', startedAt: new Date() })
+        .where(eq(testExecutions.id, executionId));
+      plan.started = true;
+      plan.dispatch = jobs;
+    }
+    return { executionId, plan };
+  }
+
+  /** Puts an opened run's first jobs on their queues, after the run was committed. */
+  async launch({ executionId, plan }: OpenedRun): Promise<void> {
+    await this.carryOut(executionId, plan);
+    if (plan.again) await this.coalescedPass(executionId);
+  }
+
+  /**
+   * Splits ready cases, in order, into the jobs that fill the free slots: by the queue of each
+   * case's skill, quick cases sharing jobs. Cases whose skill this server lacks take no slot and
+   * come back apart.
+   */
+  private packJobs<Case extends DispatchableCase>(
+    executionId: number,
+    ready: readonly Case[],
+    slots: number,
+  ): { jobs: CaseJob<Case>[]; missing: { row: Case; reason: string }[] } {
+    const byQueue = new Map<QueueName, Case[]>();
+    const missing: { row: Case; reason: string }[] = [];
+    for (const row of ready) {
+      if (slots <= 0) break;
+      const found = this.deps.skills.find(row.skillName, row.skillVersion);
+      if (!found.ok) {
+        missing.push({ row, reason: found.reason });
+        continue;
+      }
+      const queue = queueForCategory(found.skill.definition.category);
+      const rows = byQueue.get(queue) ?? [];
+      rows.push(row);
+      byQueue.set(queue, rows);
+      slots--;
+    }
+    const limits = this.deps.batchLimits ?? DEFAULT_BATCH_LIMITS;
+    const jobs: CaseJob<Case>[] = [];
+    for (const [queue, rows] of byQueue) {
+      for (const shared of packCases(rows, limits)) {
+        const [first] = shared as [Case, ...Case[]];
+        const jobId =
+          shared.length === 1
+            ? jobIds.runCase(executionId, first.caseId, first.attempt)
+            : jobIds.runCases(executionId, first.caseId, first.attempt);
+        jobs.push({ queue, jobId, rows: shared });
+      }
+    }
+    return { jobs, missing };
+  }
+
+  /**
    * Queues ready cases, in order, into the free slots; a case whose skill this server lacks
    * ends as a system error instead (and the pass runs again for its dependents).
    */
@@ -468,45 +582,27 @@ export class ExecutionCoordinator {
     slots: number,
     plan: Plan,
   ): Promise<void> {
-    const byQueue = new Map<QueueName, CaseRow[]>();
-    for (const row of ready) {
-      if (slots <= 0) break;
-      const found = this.deps.skills.find(row.skillName, row.skillVersion);
-      if (!found.ok) {
-        await this.close(
-          tx,
-          row,
-          'done',
-          systemErrorOutcome(`${found.reason} on this server`),
-          plan.closed,
-        );
-        plan.again = true;
-        continue;
-      }
-      const queue = queueForCategory(found.skill.definition.category);
-      const rows = byQueue.get(queue) ?? [];
-      rows.push(row);
-      byQueue.set(queue, rows);
-      slots--;
+    const { jobs, missing } = this.packJobs(execution.id, ready, slots);
+    for (const { row, reason } of missing) {
+      await this.close(
+        tx,
+        row,
+        'done',
+        systemErrorOutcome(`${reason} on this server`),
+        plan.closed,
+      );
+      plan.again = true;
     }
-    if (byQueue.size === 0) return;
-    const limits = this.deps.batchLimits ?? DEFAULT_BATCH_LIMITS;
-    for (const [queue, rows] of byQueue) {
-      for (const shared of packCases(rows, limits)) {
-        const [first] = shared as [CaseRow, ...CaseRow[]];
-        const jobId =
-          shared.length === 1
-            ? jobIds.runCase(execution.id, first.caseId, first.attempt)
-            : jobIds.runCases(execution.id, first.caseId, first.attempt);
-        for (const row of shared) {
-          row.state = 'queued';
-          row.jobId = jobId;
-        }
-        plan.dispatch.push({ queue, jobId, rows: shared });
+    if (jobs.length === 0) return;
+    for (const { jobId, rows } of jobs) {
+      for (const row of rows) {
+        row.state = 'queued';
+        row.jobId = jobId;
       }
     }
-    const queued = plan.dispatch.flatMap(({ rows }) =>
-      rows.map((row) => ({ id: row.id, job_id: row.jobId })),
+    plan.dispatch.push(...jobs);
+    const queued = jobs.flatMap(({ jobId, rows }) =>
+      rows.map((row) => ({ id: row.id, job_id: jobId })),
     );
     await tx.execute(sql`
       UPDATE ${executionCases} SET state = 'queued', queued_at = ${new Date().toISOString()},
@@ -547,26 +643,27 @@ export class ExecutionCoordinator {
 
   private async carryOut(executionId: number, plan: Plan): Promise<void> {
     const { queues, cancelBus, logger, events } = this.deps;
-    // Published in this order in one turn, so they go out together. A job goes on its queue
-    // once its cases' events are out, so that a run's clients see it started and its cases
-    // queued before any case starts; the first jobs run while later events are still written.
+    // A job goes on its queue once its cases' events are out, so that a run's clients see it
+    // started and its cases queued before any case starts. Events go out a chunk of jobs at a
+    // time, in order: the first jobs run while later events are still made and written.
     const started =
       plan.started && events?.publish({ type: 'execution.started', execution_id: executionId });
     for (const { row, outcome } of plan.closed) this.publishClosed(row, outcome);
-    const announced = plan.dispatch.map(({ rows }) =>
+    const chunks = chunkJobs(plan.dispatch);
+    const announce = (chunk: readonly CaseJob[] | undefined) =>
       Promise.all(
-        events ? rows.map((row) => events.publish(caseQueuedEvent(row, row.attempt))) : [],
-      ),
-    );
+        events && chunk
+          ? chunk.flatMap(({ rows }) =>
+              rows.map((row) => events.publish(caseQueuedEvent(row, row.attempt))),
+            )
+          : [],
+      );
     await started;
-    for (let from = 0; from < plan.dispatch.length;) {
-      let to = from;
-      let cases = 0;
-      while (to < plan.dispatch.length && cases < ENQUEUE_CHUNK_CASES)
-        cases += plan.dispatch[to++]!.rows.length;
-      await Promise.all(announced.slice(from, to));
-      await this.enqueueJobs(executionId, plan.dispatch.slice(from, to));
-      from = to;
+    let announced = announce(chunks[0]);
+    for (const [index, chunk] of chunks.entries()) {
+      await announced;
+      announced = announce(chunks[index + 1]);
+      await this.enqueueJobs(executionId, chunk);
     }
     for (const { row, queue } of plan.compensate) {
       await queues.enqueue(
@@ -616,7 +713,7 @@ export class ExecutionCoordinator {
   /** Puts the jobs on their queues, in order within each queue. */
   private async enqueueJobs(executionId: number, dispatch: readonly CaseJob[]): Promise<void> {
     const { queues } = this.deps;
-    const casePriority = (rows: CaseRow[]) =>
+    const casePriority = (rows: readonly DispatchableCase[]) =>
       bullPriority(Math.max(...rows.map((row) => row.priority)));
     for (const queue of new Set(dispatch.map((job) => job.queue))) {
       const jobs = dispatch.filter((job) => job.queue === queue);

@@ -13,7 +13,7 @@ import { ResultRepository } from '../db/result-repository.js';
 import { CaseRepository } from '../db/case-repository.js';
 import { SuiteRepository } from '../db/suite-repository.js';
 import { AppError, isUniqueViolation, notFound } from '../errors.js';
-import type { ExecutionCoordinator } from '../orchestration/execution-coordinator.js';
+import type { ExecutionCoordinator, OpenedRun } from '../orchestration/execution-coordinator.js';
 import { compareDispatchOrder, resolveDependencies } from '../orchestration/workflow-graph.js';
 import { EXECUTIONS_QUEUE, jobIds } from '../queues/job-catalog.js';
 import type { SkillRegistry } from '../skills/index.js';
@@ -148,10 +148,11 @@ export class ExecutionService {
     // of finding a run that never started.
     await this.assertQueueReachable();
 
-    // 4. Record the execution and its cases in one transaction.
+    // 4. Record the execution and its cases in one transaction, the first cases to run queued.
     let execution: Execution;
+    let opened: OpenedRun;
     try {
-      execution = await db.transaction(async (tx) => {
+      ({ execution, opened } = await db.transaction(async (tx) => {
         const executions = new ExecutionRepository(tx);
         const created = await executions.create({
           suiteId: suite.id,
@@ -163,9 +164,16 @@ export class ExecutionService {
           idempotencyKey: options.idempotencyKey,
           rerunOf: options.rerunOf,
         });
-        await executions.addCases(created.id, rows);
-        return created;
-      });
+        return {
+          execution: created,
+          opened: await this.deps.coordinator.open(
+            tx,
+            created.id,
+            rows,
+            suite.max_concurrent_tests,
+          ),
+        };
+      }));
     } catch (error) {
       if (options.idempotencyKey && isUniqueViolation(error)) {
         const existing = await this.executions.findByIdempotencyKey(
@@ -187,8 +195,8 @@ export class ExecutionService {
       triggered_by: body.triggered_by,
     });
 
-    // 5. Dispatch the first cases and arm the suite timeout. If Redis is down the execution is
-    //    closed as `error` with the reason, so nothing is left looking as if it will still run.
+    // 5. Queue the first cases' jobs and arm the suite timeout. If Redis is down the execution
+    //    is closed as `error` with the reason, so nothing is left looking as if it will still run.
     try {
       await this.deps.queues.enqueue(
         EXECUTIONS_QUEUE,
@@ -196,7 +204,7 @@ export class ExecutionService {
         { execution_id: execution.id },
         { jobId: jobIds.deadline(execution.id), delay: suite.timeout_minutes * 60_000 },
       );
-      await this.deps.coordinator.advance(execution.id);
+      await this.deps.coordinator.launch(opened);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       await this.executions.markError(execution.id, `could not queue the run: ${reason}`);
