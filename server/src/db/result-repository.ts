@@ -39,7 +39,7 @@ export function resultValues(
 }
 
 /** How many of a case's latest results its history is made of. */
-const HISTORY_DEPTH = 20;
+const HISTORY_DEPTH = 5;
 
 export class ResultRepository {
   constructor(private readonly db: Database) {}
