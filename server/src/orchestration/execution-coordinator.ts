@@ -515,12 +515,8 @@ export class ExecutionCoordinator {
     );
     await new ExecutionRepository(tx).addCases(executionId, cases, { jobOf, at: new Date() });
     if (jobs.length > 0) {
-      await tx
-        .update(testExecutions)
-        .set({ status: 'running', startedAt: new Date() })
-        .where(eq(testExecutions.id, executionId));
-      plan.started = true;
       plan.dispatch = jobs;
+      await this.markStarted(tx, executionId, plan);
     }
     return { executionId, plan };
   }
@@ -609,13 +605,16 @@ export class ExecutionCoordinator {
         job_id = queued.job_id
       FROM jsonb_to_recordset(${JSON.stringify(queued)}::jsonb) AS queued(id int, job_id text)
       WHERE ${executionCases.id} = queued.id`);
-    if (execution.status === 'queued') {
-      await tx
-        .update(testExecutions)
-        .set({ status: 'running', startedAt: new Date() })
-        .where(eq(testExecutions.id, execution.id));
-      plan.started = true;
-    }
+    if (execution.status === 'queued') await this.markStarted(tx, execution.id, plan);
+  }
+
+  /** The run's first cases are queued: it is running from now on. */
+  private async markStarted(tx: Database, executionId: number, plan: Plan): Promise<void> {
+    await tx
+      .update(testExecutions)
+      .set({ status: 'running', startedAt: new Date() })
+      .where(eq(testExecutions.id, executionId));
+    plan.started = true;
   }
 
   /** Ends a case that will not run (or ran) with its result, in the same transaction. */
